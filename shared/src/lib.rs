@@ -1,0 +1,12 @@
+//! The webhook service's library: a pure domain core (ids, event types, URL and address rules,
+//! settings, signing, attempt decisions) and the adapters at its edge (DynamoDB, SQS, HTTP).
+
+pub mod address_policy;
+pub mod attempt;
+pub mod clock;
+pub mod event_type;
+pub mod ids;
+pub mod secret;
+pub mod settings;
+pub mod signing;
+pub mod url_rules;
