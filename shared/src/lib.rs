@@ -4,9 +4,14 @@
 pub mod address_policy;
 pub mod attempt;
 pub mod clock;
+pub mod dynamo;
 pub mod event_type;
 pub mod ids;
+pub mod model;
+pub mod queue;
 pub mod secret;
+pub mod sender;
 pub mod settings;
 pub mod signing;
+pub mod store;
 pub mod url_rules;

@@ -1,0 +1,138 @@
+//! SQS adapter for the delivery queue.
+
+use std::time::Duration;
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+
+use crate::store::{DeliveryQueue, OutgoingMessage, QueueError};
+
+/// SendMessageBatch takes at most 10 entries.
+const BATCH_MAX: usize = 10;
+/// Failed entries of a batch are sent again this many times at most.
+const SEND_TRIES: u32 = 4;
+/// SQS refuses a visibility timeout above 12 hours.
+pub const MAX_VISIBILITY_SECONDS: u32 = 43_200;
+
+#[derive(Clone, Debug)]
+pub struct SqsQueue {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsQueue {
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+
+    pub fn queue_url(&self) -> &str {
+        &self.queue_url
+    }
+
+    /// A cheap call proving the queue is reachable (health check).
+    pub async fn ping(&self) -> Result<(), QueueError> {
+        self.client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                QueueError::Unavailable(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
+            })
+    }
+
+    /// Sends one batch (≤ 10), returning the ids of entries that were not accepted and the
+    /// reason given for the last of them.
+    async fn send_batch(&self, batch: &[&OutgoingMessage]) -> Result<Vec<String>, QueueError> {
+        let entries = batch
+            .iter()
+            .map(|m| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(m.id.clone())
+                    .message_body(m.body.clone())
+                    .build()
+                    .map_err(|e| QueueError::Unavailable(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = self
+            .client
+            .send_message_batch()
+            .queue_url(&self.queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| {
+                QueueError::Unavailable(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
+            })?;
+        Ok(out.failed.into_iter().map(|f| f.id).collect())
+    }
+}
+
+impl DeliveryQueue for SqsQueue {
+    async fn send(&self, messages: &[OutgoingMessage]) -> Result<(), QueueError> {
+        let mut not_sent: Vec<String> = Vec::new();
+        for chunk in messages.chunks(BATCH_MAX) {
+            let mut pending: Vec<&OutgoingMessage> = chunk.iter().collect();
+            let mut last_reason = String::new();
+            for attempt in 0..SEND_TRIES {
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                }
+                match self.send_batch(&pending).await {
+                    Ok(failed) => {
+                        pending.retain(|m| failed.contains(&m.id));
+                        last_reason = "entries refused by SendMessageBatch".into();
+                    }
+                    Err(e) => last_reason = e.to_string(),
+                }
+                if pending.is_empty() {
+                    break;
+                }
+            }
+            if !pending.is_empty() {
+                tracing::error!(count = pending.len(), reason = %last_reason, "messages not enqueued");
+                not_sent.extend(pending.iter().map(|m| m.id.clone()));
+                // Keep going: the other chunks may still get through; the caller learns exactly
+                // which messages did not.
+                if not_sent.len() == messages.len() {
+                    return Err(QueueError::NotEnqueued {
+                        failed: not_sent,
+                        reason: last_reason,
+                    });
+                }
+            }
+        }
+        if not_sent.is_empty() {
+            Ok(())
+        } else {
+            Err(QueueError::NotEnqueued {
+                failed: not_sent,
+                reason: "some batches failed".into(),
+            })
+        }
+    }
+
+    async fn change_visibility(
+        &self,
+        receipt_handle: &str,
+        seconds: u32,
+    ) -> Result<(), QueueError> {
+        let secs = i32::try_from(seconds.min(MAX_VISIBILITY_SECONDS)).unwrap_or(i32::MAX);
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(secs)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                QueueError::Unavailable(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
+            })
+    }
+}

@@ -1,0 +1,149 @@
+//! The ports the functions need from storage and the queue. Adapters: [`crate::dynamo`] and
+//! [`crate::queue`]; tests may put fakes behind the same traits.
+
+use std::future::Future;
+
+use crate::clock::EpochMillis;
+use crate::model::{AttemptRecord, DeliveryRecord, DeliveryStatus, Endpoint, EventRecord, Tenant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write found the record in another state (already done, taken, over a limit).
+    #[error("condition not met")]
+    Conflict,
+    /// A stored item could not be read back into its record type.
+    #[error("stored item is malformed: {0}")]
+    Corrupt(String),
+    /// The table could not be reached or refused the call; worth retrying later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The state a delivery moves to after an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryUpdate {
+    pub status: DeliveryStatus,
+    pub next_attempt_at: Option<EpochMillis>,
+    pub last_error: Option<String>,
+}
+
+pub trait TenantStore: Send + Sync {
+    fn get_tenant(
+        &self,
+        tenant_id: &str,
+    ) -> impl Future<Output = Result<Option<Tenant>, StoreError>> + Send;
+    /// Creates (`create` = true, fails with Conflict if it exists) or replaces a tenant.
+    fn put_tenant(
+        &self,
+        tenant: &Tenant,
+        create: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait EndpointStore: Send + Sync {
+    fn get_endpoint(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+    ) -> impl Future<Output = Result<Option<Endpoint>, StoreError>> + Send;
+    fn list_endpoints(
+        &self,
+        tenant_id: &str,
+    ) -> impl Future<Output = Result<Vec<Endpoint>, StoreError>> + Send;
+    /// Adds an endpoint unless the tenant already has `max_endpoints` (Conflict).
+    fn create_endpoint(
+        &self,
+        endpoint: &Endpoint,
+        max_endpoints: u32,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait EventStore: Send + Sync {
+    /// Writes an event and its deliveries; every item is written or the call fails.
+    fn put_event(
+        &self,
+        event: &EventRecord,
+        deliveries: &[DeliveryRecord],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn get_event(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+    ) -> impl Future<Output = Result<Option<EventRecord>, StoreError>> + Send;
+    fn list_event_deliveries(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+    ) -> impl Future<Output = Result<Vec<DeliveryRecord>, StoreError>> + Send;
+}
+
+pub trait DeliveryStore: Send + Sync {
+    /// Strongly consistent read of a delivery.
+    fn get_delivery(
+        &self,
+        tenant_id: &str,
+        delivery_id: &str,
+    ) -> impl Future<Output = Result<Option<DeliveryRecord>, StoreError>> + Send;
+    fn get_attempts(
+        &self,
+        tenant_id: &str,
+        delivery_id: &str,
+    ) -> impl Future<Output = Result<Vec<AttemptRecord>, StoreError>> + Send;
+    /// Takes the delivery for one attempt: succeeds only if it is pending, has made exactly
+    /// `attempt_count` attempts and no other worker holds an unexpired lease (else Conflict).
+    fn claim(
+        &self,
+        delivery: &DeliveryRecord,
+        owner: &str,
+        now: EpochMillis,
+        lease_until: EpochMillis,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records attempt `attempt.number` and moves the delivery on, atomically, if `owner` still
+    /// holds it and no attempt of that number exists (else Conflict).
+    fn record_attempt(
+        &self,
+        tenant_id: &str,
+        attempt: &AttemptRecord,
+        update: &DeliveryUpdate,
+        owner: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Ends a pending delivery without an attempt (its endpoint was deleted, say).
+    fn fail_delivery(
+        &self,
+        tenant_id: &str,
+        delivery_id: &str,
+        reason: &str,
+        now: EpochMillis,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// One message to enqueue: an id unique within the batch and the body.
+#[derive(Debug, Clone)]
+pub struct OutgoingMessage {
+    pub id: String,
+    pub body: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// Some messages could not be enqueued after retries: their ids.
+    #[error("{} message(s) could not be enqueued: {reason}", failed.len())]
+    NotEnqueued { failed: Vec<String>, reason: String },
+    #[error("queue unavailable: {0}")]
+    Unavailable(String),
+}
+
+pub trait DeliveryQueue: Send + Sync {
+    /// Enqueues every message (in batches of 10, retrying failed entries) or reports which
+    /// could not be enqueued.
+    fn send(
+        &self,
+        messages: &[OutgoingMessage],
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+    /// Hides a received message for `seconds` (0 = visible again now).
+    fn change_visibility(
+        &self,
+        receipt_handle: &str,
+        seconds: u32,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+}
