@@ -3,6 +3,7 @@
 
 pub mod address_policy;
 pub mod attempt;
+pub mod aws;
 pub mod clock;
 pub mod dynamo;
 pub mod event_type;
@@ -14,4 +15,5 @@ pub mod sender;
 pub mod settings;
 pub mod signing;
 pub mod store;
+pub mod telemetry;
 pub mod url_rules;

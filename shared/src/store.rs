@@ -147,3 +147,24 @@ pub trait DeliveryQueue: Send + Sync {
         seconds: u32,
     ) -> impl Future<Output = Result<(), QueueError>> + Send;
 }
+
+/// A cheap call proving a dependency is reachable (the health route).
+pub trait Ping: Send + Sync {
+    fn ping(&self) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+impl Ping for crate::dynamo::DynamoStore {
+    async fn ping(&self) -> Result<(), String> {
+        crate::dynamo::DynamoStore::ping(self)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Ping for crate::queue::SqsQueue {
+    async fn ping(&self) -> Result<(), String> {
+        crate::queue::SqsQueue::ping(self)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}

@@ -1,1 +1,34 @@
-fn main() {}
+//! Wiring only: configuration, clients built once per cold start, and the runtime loop.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use delivery::Worker;
+use delivery::config::DeliveryConfig;
+use lambda_runtime::{LambdaEvent, service_fn};
+use shared::dynamo::DynamoStore;
+use shared::queue::SqsQueue;
+use shared::sender::HttpSender;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::telemetry::init();
+    let config = DeliveryConfig::from_env()?;
+    let aws = shared::aws::load_config().await;
+    let worker = Arc::new(Worker::new(
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name),
+        SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &config.queue_url),
+        HttpSender::new(config.address_policy()?)?,
+        config.address_policy()?,
+        config.cache_ttl,
+        config.concurrency,
+    ));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let worker = Arc::clone(&worker);
+        async move {
+            let deadline = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
+            Ok::<_, lambda_runtime::Error>(worker.handle_batch(event.payload, deadline).await)
+        }
+    }))
+    .await
+}

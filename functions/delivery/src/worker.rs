@@ -1,0 +1,419 @@
+//! One batch, record by record. Each record ends in an [`Action`] computed from the stored state
+//! and the attempt's result; [`Worker::handle_batch`] only carries the actions out.
+//!
+//! A message can be received more than once (SQS is at-least-once, and an ingest retry can send
+//! a second copy). The delivery record decides: a final delivery is acknowledged without a POST,
+//! a delivery that is not yet due is hidden again, and an attempt starts only after a conditional
+//! claim (pending, exact attempt count, no live lease), so two copies never POST the same attempt.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::StreamExt;
+use mini_moka::sync::Cache;
+use tracing::{Instrument, error, info, info_span, warn};
+
+use shared::address_policy::AddressPolicy;
+use shared::attempt::{AttemptResult, Decision, Outcome, decide};
+use shared::clock::{EpochMillis, now_millis};
+use shared::ids::IdKind;
+use shared::model::{
+    AttemptRecord, DeliveryMessage, DeliveryRecord, DeliveryStatus, Endpoint, Tenant,
+};
+use shared::queue::MAX_VISIBILITY_SECONDS;
+use shared::secret::Secret;
+use shared::sender::{OutboundRequest, Sender};
+use shared::settings::DeliverySettings;
+use shared::signing::{SigningInput, signature_headers};
+use shared::store::{
+    DeliveryQueue, DeliveryStore, DeliveryUpdate, EndpointStore, StoreError, TenantStore,
+};
+
+/// Time kept free before the Lambda deadline: an attempt never runs into it.
+const DEADLINE_MARGIN_MS: i64 = 2_000;
+/// An attempt shorter than this is not started; the message comes back at once instead.
+const MIN_ATTEMPT_MS: i64 = 1_000;
+/// A lease outlives its attempt by this much (time to record the result).
+const LEASE_SLACK_MS: i64 = 5_000;
+/// A message due within this much is attempted now rather than hidden again.
+const DUE_TOLERANCE_MS: i64 = 500;
+/// Back-off ceiling for records that failed on a store or queue error.
+const MAX_TRANSIENT_BACKOFF_SECONDS: u32 = 300;
+
+/// What happens to one received message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Done (delivered, failed for good, or already final): let the message be deleted.
+    Ack,
+    /// Bring the message back after this many seconds (next attempt, not yet due, leased).
+    Hide(u32),
+    /// The message cannot be processed at all: fail it at once, again and again, until the
+    /// queue's maxReceiveCount moves it to the DLQ.
+    Poison(String),
+    /// A store or queue error: fail it with back-off, so it comes back when things may be better.
+    Transient(String),
+}
+
+pub struct Worker<S, Q, H> {
+    store: S,
+    queue: Q,
+    sender: H,
+    policy: Arc<AddressPolicy>,
+    endpoints: Cache<(String, String), Option<Arc<Endpoint>>>,
+    tenants: Cache<String, Option<Arc<Tenant>>>,
+    concurrency: usize,
+    /// Names this process in leases, so a lease is released only by its holder.
+    instance: String,
+}
+
+/// Where and how one delivery goes.
+struct Target {
+    url: String,
+    settings: DeliverySettings,
+    secrets: Vec<Secret>,
+}
+
+enum Resolved {
+    Target(Target),
+    /// The delivery can no longer be made (its endpoint or tenant is gone, or disabled).
+    Ended(String),
+}
+
+fn ceil_seconds(ms: i64) -> u32 {
+    u32::try_from((ms.max(0) + 999) / 1000).unwrap_or(u32::MAX)
+}
+
+impl<S, Q, H> Worker<S, Q, H>
+where
+    S: DeliveryStore + EndpointStore + TenantStore,
+    Q: DeliveryQueue,
+    H: Sender,
+{
+    pub fn new(
+        store: S,
+        queue: Q,
+        sender: H,
+        policy: AddressPolicy,
+        cache_ttl: Duration,
+        concurrency: usize,
+    ) -> Self {
+        Self {
+            store,
+            queue,
+            sender,
+            policy: Arc::new(policy),
+            endpoints: Cache::builder()
+                .time_to_live(cache_ttl)
+                .max_capacity(10_000)
+                .build(),
+            tenants: Cache::builder()
+                .time_to_live(cache_ttl)
+                .max_capacity(10_000)
+                .build(),
+            concurrency: concurrency.max(1),
+            instance: ulid::Ulid::new().to_string(),
+        }
+    }
+
+    /// Processes a batch and reports the records that must come back. `deadline` is the
+    /// invocation's deadline in epoch milliseconds.
+    pub async fn handle_batch(&self, event: SqsEvent, deadline: EpochMillis) -> SqsBatchResponse {
+        let failures: Vec<String> = futures::stream::iter(event.records)
+            .map(|record| self.handle_record(record, deadline))
+            .buffer_unordered(self.concurrency)
+            .filter_map(|failed| async move { failed })
+            .collect()
+            .await;
+        let mut response = SqsBatchResponse::default();
+        response.batch_item_failures = failures
+            .into_iter()
+            .map(|id| {
+                let mut f = BatchItemFailure::default();
+                f.item_identifier = id;
+                f
+            })
+            .collect();
+        response
+    }
+
+    /// Returns the message id when the record must be reported as failed.
+    async fn handle_record(&self, record: SqsMessage, deadline: EpochMillis) -> Option<String> {
+        let message_id = record.message_id.clone().unwrap_or_default();
+        let span = info_span!("record", message_id = %message_id, delivery_id = tracing::field::Empty, attempt = tracing::field::Empty);
+        async {
+            let action = self.process(&record, deadline).await;
+            let receive_count: u32 = record
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(1);
+            let hide = match &action {
+                Action::Ack => return None,
+                Action::Hide(secs) => *secs,
+                Action::Poison(reason) => {
+                    error!(%reason, receive_count, "unprocessable message; it goes to the DLQ at maxReceiveCount");
+                    0
+                }
+                Action::Transient(reason) => {
+                    let backoff = 2u32.saturating_pow(receive_count.min(16)).min(MAX_TRANSIENT_BACKOFF_SECONDS);
+                    warn!(%reason, receive_count, backoff, "record failed on a store or queue error; it will come back");
+                    backoff
+                }
+            };
+            if let Some(receipt) = record.receipt_handle.as_deref() {
+                if let Err(e) = self.queue.change_visibility(receipt, hide.min(MAX_VISIBILITY_SECONDS)).await {
+                    // The message still comes back, after the queue's own visibility timeout;
+                    // the not-yet-due check then hides it again as needed.
+                    warn!(error = %e, "could not change the message's visibility");
+                }
+            }
+            Some(message_id)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Decides and performs one record's work. Public for tests.
+    pub async fn process(&self, record: &SqsMessage, deadline: EpochMillis) -> Action {
+        let Some(body) = record.body.as_deref() else {
+            return Action::Poison("message has no body".into());
+        };
+        let message: DeliveryMessage = match serde_json::from_str(body) {
+            Ok(m) => m,
+            Err(e) => {
+                return Action::Poison(format!("message body is not a delivery message: {e}"));
+            }
+        };
+        if message.v != DeliveryMessage::VERSION {
+            return Action::Poison(format!("unknown message version {}", message.v));
+        }
+        tracing::Span::current().record("delivery_id", message.delivery_id.as_str());
+        let delivery = match self
+            .store
+            .get_delivery(&message.tenant_id, &message.delivery_id)
+            .await
+        {
+            Ok(Some(d)) => d,
+            Ok(None) => return Action::Poison("no such delivery".into()),
+            Err(e) => return Action::Transient(e.to_string()),
+        };
+        if delivery.status != DeliveryStatus::Pending {
+            info!(status = ?delivery.status, "delivery already final; message acknowledged without an attempt");
+            return Action::Ack;
+        }
+        let now = now_millis();
+        if let Some(next) = delivery.next_attempt_at {
+            if next > now + DUE_TOLERANCE_MS {
+                return Action::Hide(ceil_seconds(next - now));
+            }
+        }
+        if let Some(lease) = delivery.lease_until {
+            if lease > now {
+                return Action::Hide(ceil_seconds(lease - now) + 1);
+            }
+        }
+        let target = match self.resolve(&delivery).await {
+            Ok(Resolved::Target(t)) => t,
+            Ok(Resolved::Ended(reason)) => {
+                return match self
+                    .store
+                    .fail_delivery(&delivery.tenant_id, &delivery.id, &reason, now)
+                    .await
+                {
+                    Ok(()) | Err(StoreError::Conflict) => {
+                        warn!(%reason, "delivery ended without an attempt");
+                        Action::Ack
+                    }
+                    Err(e) => Action::Transient(e.to_string()),
+                };
+            }
+            Err(e) => return Action::Transient(e.to_string()),
+        };
+        let budget = deadline - now - DEADLINE_MARGIN_MS;
+        let timeout_ms = (i64::from(target.settings.timeout_seconds) * 1000).min(budget);
+        if timeout_ms < MIN_ATTEMPT_MS {
+            return Action::Hide(0);
+        }
+        match self
+            .store
+            .claim(
+                &delivery,
+                &self.instance,
+                now,
+                now + timeout_ms + LEASE_SLACK_MS,
+            )
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => {
+                // Another copy of the message holds it, or moved it on since the read.
+                return Action::Hide(
+                    target.settings.timeout_seconds + ceil_seconds(LEASE_SLACK_MS),
+                );
+            }
+            Err(e) => return Action::Transient(e.to_string()),
+        }
+        let number = delivery.attempt_count + 1;
+        tracing::Span::current().record("attempt", number);
+        let started = now_millis();
+        let result = self.attempt(&message, &target, started, timeout_ms).await;
+        let decision = decide(&result, number, &target.settings, rand::random::<f64>());
+        let update = match &decision {
+            Decision::Delivered => DeliveryUpdate {
+                status: DeliveryStatus::Delivered,
+                next_attempt_at: None,
+                last_error: None,
+            },
+            Decision::RetryAfter(secs) => DeliveryUpdate {
+                status: DeliveryStatus::Pending,
+                next_attempt_at: Some(
+                    started
+                        + i64::try_from(result.duration_ms).unwrap_or(0)
+                        + i64::from(*secs) * 1000,
+                ),
+                last_error: result.error.clone(),
+            },
+            Decision::GiveUp(reason) => DeliveryUpdate {
+                status: DeliveryStatus::Failed,
+                next_attempt_at: None,
+                last_error: Some(match &result.error {
+                    Some(e) => format!("{}: {e}", reason.as_str()),
+                    None => reason.as_str().to_owned(),
+                }),
+            },
+        };
+        let attempt = AttemptRecord {
+            id: IdKind::Attempt.generate(),
+            delivery_id: delivery.id.clone(),
+            number,
+            url: target.url.clone(),
+            started_at: started,
+            duration_ms: result.duration_ms,
+            status_code: result.status_code,
+            outcome: result.outcome,
+            error: result.error.clone(),
+            response_excerpt: result.response_excerpt.clone(),
+            manual: false,
+        };
+        info!(outcome = ?result.outcome, status_code = result.status_code, duration_ms = result.duration_ms, decision = ?decision, "attempt made");
+        match self
+            .store
+            .record_attempt(&delivery.tenant_id, &attempt, &update, &self.instance)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => {
+                warn!("lease lost before the attempt was recorded; the holder's state decides");
+                return Action::Hide(1);
+            }
+            Err(e) => return Action::Transient(format!("attempt made but not recorded: {e}")),
+        }
+        match decision {
+            Decision::Delivered | Decision::GiveUp(_) => Action::Ack,
+            Decision::RetryAfter(secs) => Action::Hide(secs),
+        }
+    }
+
+    async fn attempt(
+        &self,
+        message: &DeliveryMessage,
+        target: &Target,
+        started: EpochMillis,
+        timeout_ms: i64,
+    ) -> AttemptResult {
+        let url = match url::Url::parse(&target.url) {
+            Ok(u) => u,
+            Err(_) => {
+                return AttemptResult::failed(Outcome::Blocked, "stored URL does not parse", 0);
+            }
+        };
+        let body = message.payload.get().as_bytes();
+        let input = SigningInput {
+            msg_id: &message.event_id,
+            timestamp: started / 1000,
+            body,
+        };
+        let mut headers =
+            match signature_headers(&target.settings.signature, &target.secrets, input) {
+                Ok(h) => h,
+                Err(e) => {
+                    return AttemptResult::failed(
+                        Outcome::NetworkError,
+                        format!("cannot sign: {e}"),
+                        0,
+                    );
+                }
+            };
+        headers.extend(
+            target
+                .settings
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        let request = OutboundRequest {
+            url,
+            headers,
+            body: bytes::Bytes::copy_from_slice(body),
+            timeout: Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(1000)),
+        };
+        self.sender.send(request).await
+    }
+
+    async fn resolve(&self, delivery: &DeliveryRecord) -> Result<Resolved, StoreError> {
+        let Some(tenant) = self.tenant(&delivery.tenant_id).await? else {
+            return Ok(Resolved::Ended("tenant no longer exists".into()));
+        };
+        let base = DeliverySettings::defaults().overlay(&tenant.defaults);
+        let Some(endpoint_id) = &delivery.endpoint_id else {
+            return Ok(Resolved::Target(Target {
+                url: delivery.url.clone(),
+                settings: base,
+                secrets: vec![tenant.signing_secret.clone()],
+            }));
+        };
+        let Some(endpoint) = self.endpoint(&delivery.tenant_id, endpoint_id).await? else {
+            return Ok(Resolved::Ended("endpoint no longer exists".into()));
+        };
+        if !endpoint.enabled {
+            return Ok(Resolved::Ended("endpoint is disabled".into()));
+        }
+        Ok(Resolved::Target(Target {
+            url: endpoint.url.clone(),
+            settings: base.overlay(&endpoint.settings),
+            secrets: vec![endpoint.secret.clone()],
+        }))
+    }
+
+    async fn tenant(&self, tenant_id: &str) -> Result<Option<Arc<Tenant>>, StoreError> {
+        if let Some(hit) = self.tenants.get(&tenant_id.to_owned()) {
+            return Ok(hit);
+        }
+        let found = self.store.get_tenant(tenant_id).await?.map(Arc::new);
+        self.tenants.insert(tenant_id.to_owned(), found.clone());
+        Ok(found)
+    }
+
+    async fn endpoint(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+    ) -> Result<Option<Arc<Endpoint>>, StoreError> {
+        let key = (tenant_id.to_owned(), endpoint_id.to_owned());
+        if let Some(hit) = self.endpoints.get(&key) {
+            return Ok(hit);
+        }
+        let found = self
+            .store
+            .get_endpoint(tenant_id, endpoint_id)
+            .await?
+            .map(Arc::new);
+        self.endpoints.insert(key, found.clone());
+        Ok(found)
+    }
+
+    pub fn address_policy(&self) -> &AddressPolicy {
+        &self.policy
+    }
+}

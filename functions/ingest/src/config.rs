@@ -1,0 +1,66 @@
+//! The ingest function's configuration, read once at cold start.
+
+use secrecy::SecretString;
+use shared::address_policy::AddressPolicy;
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    pub table_name: String,
+    pub queue_url: String,
+    /// SHA-256 (hex) of the deployment's admin key; the key itself is never configured.
+    pub admin_key_sha256: SecretString,
+    pub address_policy: AddressPolicy,
+    /// Deployment-wide HTTPS-only rule for receiver URLs.
+    pub https_only: bool,
+    pub max_payload_bytes: usize,
+}
+
+fn required(name: &str) -> Result<String, ConfigError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ConfigError(format!("{name} must be set")))
+}
+
+impl IngestConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let admin = required("ADMIN_KEY_SHA256")?.trim().to_ascii_lowercase();
+        if admin.len() != 64 || !admin.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ConfigError(
+                "ADMIN_KEY_SHA256 must be 64 hex characters".into(),
+            ));
+        }
+        let allow = AddressPolicy::parse_allowlist(
+            &std::env::var("ALLOW_PRIVATE_CIDRS").unwrap_or_default(),
+        )
+        .map_err(|e| ConfigError(format!("ALLOW_PRIVATE_CIDRS: {e}")))?;
+        let https_only = match std::env::var("HTTPS_ONLY").unwrap_or_default().trim() {
+            "" | "false" => false,
+            "true" => true,
+            other => {
+                return Err(ConfigError(format!(
+                    "HTTPS_ONLY must be true or false, got `{other}`"
+                )));
+            }
+        };
+        let max_payload_bytes = match std::env::var("MAX_PAYLOAD_BYTES") {
+            Ok(v) if !v.trim().is_empty() => v
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError("MAX_PAYLOAD_BYTES must be a number".into()))?,
+            _ => 256 * 1024,
+        };
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            queue_url: required("QUEUE_URL")?,
+            admin_key_sha256: SecretString::from(admin),
+            address_policy: AddressPolicy::with_allowlist(allow),
+            https_only,
+            max_payload_bytes,
+        })
+    }
+}

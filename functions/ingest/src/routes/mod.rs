@@ -1,0 +1,37 @@
+//! One module per API resource.
+
+pub mod deliveries;
+pub mod endpoints;
+pub mod events;
+pub mod tenants;
+pub mod views;
+
+use serde_json::json;
+use shared::store::{DeliveryQueue, Ping};
+
+use crate::app::{App, Store};
+use crate::http::ApiResponse;
+
+pub async fn health<S: Store, Q: DeliveryQueue + Ping>(app: &App<S, Q>) -> ApiResponse {
+    let (table, queue) = futures::join!(app.store.ping(), app.queue.ping());
+    let ok = table.is_ok() && queue.is_ok();
+    if let Err(e) = &table {
+        tracing::error!(error = %e, "health: table unreachable");
+    }
+    if let Err(e) = &queue {
+        tracing::error!(error = %e, "health: queue unreachable");
+    }
+    let state = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "unreachable" };
+    ApiResponse::json(
+        if ok { 200 } else { 503 },
+        &json!({"status": if ok { "ok" } else { "degraded" }, "table": state(&table), "queue": state(&queue)}),
+    )
+}
+
+/// A tenant id from the path: `^[A-Za-z0-9_.-]{1,64}$`.
+pub fn valid_tenant_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
