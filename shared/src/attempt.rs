@@ -135,20 +135,21 @@ pub fn decide(
     Decision::RetryAfter(delay)
 }
 
-/// `base` seconds ±20 %, rounded to whole seconds (SQS visibility is counted in seconds).
+/// `base` seconds ±20 %, in whole seconds (SQS visibility is counted in seconds): a value from
+/// `ceil(0.8 × base)` to `floor(1.2 × base)` picked by `jitter` in `[0, 1)`. Where no whole second
+/// lies strictly inside the band other than `base` (small delays), that is `base` itself.
 pub fn jittered(base: u32, jitter: f64) -> u32 {
-    let factor = 0.8 + 0.4 * jitter.clamp(0.0, 1.0);
-    let value = (f64::from(base) * factor).round();
-    if value <= 0.0 {
-        0
-    } else if value >= f64::from(u32::MAX) {
-        u32::MAX
-    } else {
-        // In range and integral after the checks above.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let v = value as u32;
-        v
+    let b = u64::from(base);
+    let lo = (b * 4).div_ceil(5);
+    let hi = (b * 6) / 5;
+    if hi <= lo {
+        return base;
     }
+    let span = hi - lo + 1;
+    let pick = (jitter.clamp(0.0, 1.0) * span as f64).floor();
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let offset = (pick as u64).min(span - 1);
+    u32::try_from(lo + offset).unwrap_or(base)
 }
 
 #[cfg(test)]
@@ -200,10 +201,24 @@ mod tests {
         for base in [5u32, 300, 1800, 86_400] {
             let lo = jittered(base, 0.0);
             let hi = jittered(base, 0.999_999);
-            assert!(f64::from(lo) >= f64::from(base) * 0.8 - 0.5, "{base}: {lo}");
-            assert!(f64::from(hi) <= f64::from(base) * 1.2 + 0.5, "{base}: {hi}");
+            assert!(f64::from(lo) >= f64::from(base) * 0.8, "{base}: {lo}");
+            assert!(f64::from(hi) <= f64::from(base) * 1.2, "{base}: {hi}");
             assert!(lo < hi, "{base}: jitter must move the delay");
         }
+        for base in 0..200u32 {
+            for i in 0..50 {
+                let d = f64::from(jittered(base, f64::from(i) / 50.0));
+                assert!(
+                    d >= f64::from(base) * 0.8 && d <= f64::from(base) * 1.2,
+                    "{base} -> {d}"
+                );
+            }
+        }
+        assert_eq!(
+            jittered(3, 0.0),
+            3,
+            "no whole second but 3 lies within 2.4..3.6"
+        );
         for i in 0..100 {
             let d = jittered(300, f64::from(i) / 100.0);
             assert!((240..=360).contains(&d), "{d}");

@@ -1,0 +1,321 @@
+//! A local stack per test: one moto server for the whole test binary, and per test its own
+//! table and queues (created from infra/template.yaml by the provisioner, unique names), the
+//! ingest app and the delivery worker wired to the real AWS SDK adapters, and a poller that does
+//! what the SQS event source mapping does.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use delivery::Worker;
+use devstack::poller::{Invoke, Poller, PollerConfig};
+use ingest::App;
+use ingest::config::IngestConfig;
+use ingest::http::ApiRequest;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use shared::address_policy::AddressPolicy;
+use shared::dynamo::DynamoStore;
+use shared::queue::SqsQueue;
+use shared::sender::HttpSender;
+
+pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn venv_bin(tool: &str) -> PathBuf {
+    let venv = std::env::var("HOOKRELAY_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join(".venv"));
+    venv.join("bin").join(tool)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(5099)
+}
+
+/// The moto server of this test binary: `MOTO_URL` if set, else one started here that a small
+/// watchdog stops when this process ends.
+pub fn moto_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("MOTO_URL") {
+            return url;
+        }
+        let port = free_port();
+        let moto = venv_bin("moto_server");
+        let script = format!(
+            "{} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & M=$!; while kill -0 {} 2>/dev/null; do sleep 1; done; kill $M",
+            moto.display(),
+            std::process::id()
+        );
+        Command::new("bash").arg("-c").arg(script).stdin(Stdio::null()).spawn().expect("start moto");
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return url;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("moto did not start on {url}");
+    })
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct Provisioned {
+    pub table_name: String,
+    pub queue_url: String,
+    pub dlq_url: String,
+    pub max_receive_count: u32,
+}
+
+/// Creates this test's table and queues from the template.
+pub fn provision(params: &[&str]) -> Provisioned {
+    let prefix = format!("t{}", ulid::Ulid::new().to_string().to_lowercase());
+    let mut cmd = Command::new(venv_bin("python"));
+    cmd.arg(repo_root().join("infra/local/provision.py")).args([
+        "--endpoint",
+        moto_url(),
+        "--prefix",
+        &prefix,
+    ]);
+    for p in params {
+        cmd.args(["--param", p]);
+    }
+    let out = cmd.output().expect("run provision.py");
+    assert!(
+        out.status.success(),
+        "provision failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("provision output")
+}
+
+pub async fn aws_config() -> aws_config::SdkConfig {
+    // SAFETY of env: set once, before any client is built, to the same values by every test.
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_url())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .load()
+        .await
+}
+
+pub type TestWorker = Worker<DynamoStore, SqsQueue, HttpSender>;
+
+/// Invokes the worker in-process, as the Lambda runtime would, with a 60 s deadline.
+pub struct InProcess(pub Arc<TestWorker>);
+
+impl Invoke for InProcess {
+    async fn invoke(&self, event: SqsEvent) -> anyhow::Result<SqsBatchResponse> {
+        let deadline = shared::clock::now_millis() + 60_000;
+        Ok(self.0.handle_batch(event, deadline).await)
+    }
+}
+
+pub struct Stack {
+    pub resources: Provisioned,
+    pub app: App<DynamoStore, SqsQueue>,
+    pub worker: Arc<TestWorker>,
+    pub sqs: aws_sdk_sqs::Client,
+    poller: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Some(p) = self.poller.take() {
+            p.abort();
+        }
+    }
+}
+
+impl Stack {
+    /// A stack whose receivers may be on 127.0.0.1 (and nothing else internal).
+    pub async fn start() -> Self {
+        Self::start_with(&[], true).await
+    }
+
+    pub async fn start_with(params: &[&str], poll: bool) -> Self {
+        let resources = provision(params);
+        let aws = aws_config().await;
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &resources.table_name);
+        let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &resources.queue_url);
+        let policy =
+            AddressPolicy::with_allowlist(AddressPolicy::parse_allowlist("127.0.0.1/32").unwrap());
+        let config = IngestConfig {
+            table_name: resources.table_name.clone(),
+            queue_url: resources.queue_url.clone(),
+            admin_key_sha256: hex::encode(Sha256::digest(ADMIN_KEY)).into(),
+            address_policy: policy.clone(),
+            https_only: false,
+            max_payload_bytes: 256 * 1024,
+        };
+        let app = App::new(store.clone(), queue.clone(), config);
+        let worker = Arc::new(Worker::new(
+            store,
+            queue,
+            HttpSender::new(policy.clone()).unwrap(),
+            policy,
+            Duration::from_millis(200),
+            16,
+        ));
+        let mut stack = Self {
+            resources,
+            app,
+            worker,
+            sqs: aws_sdk_sqs::Client::new(&aws),
+            poller: None,
+        };
+        if poll {
+            stack.start_poller().await;
+        }
+        stack
+    }
+
+    pub async fn start_poller(&mut self) {
+        let config = PollerConfig {
+            queue_url: self.resources.queue_url.clone(),
+            batch_size: 10,
+            wait_seconds: 1,
+            region: "us-east-1".into(),
+        };
+        let poller = Poller::new(
+            self.sqs.clone(),
+            config,
+            InProcess(Arc::clone(&self.worker)),
+        )
+        .await
+        .unwrap();
+        self.poller = Some(tokio::spawn(async move { poller.run().await }));
+    }
+
+    /// Calls the API through the HTTP API v2 event shape, as API Gateway would.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        key: Option<&str>,
+    ) -> (u16, Value) {
+        let raw = body.map(|b| b.to_string());
+        self.call_raw(method, path, raw.as_deref(), key).await
+    }
+
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        key: Option<&str>,
+    ) -> (u16, Value) {
+        let mut headers = serde_json::Map::new();
+        headers.insert("content-type".into(), "application/json".into());
+        if let Some(k) = key {
+            headers.insert("authorization".into(), format!("Bearer {k}").into());
+        }
+        let event = serde_json::json!({
+            "version": "2.0",
+            "routeKey": "ANY /{proxy+}",
+            "rawPath": path,
+            "rawQueryString": "",
+            "headers": headers,
+            "requestContext": {
+                "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "it"},
+                "requestId": "r", "routeKey": "ANY /{proxy+}", "stage": "$default", "timeEpoch": 0
+            },
+            "body": body,
+            "isBase64Encoded": false
+        });
+        let event: ApiGatewayV2httpRequest = serde_json::from_value(event).unwrap();
+        let response = self.app.handle(ApiRequest::from_apigw(event)).await;
+        let value = serde_json::from_str(&response.body).unwrap_or(Value::Null);
+        (response.status, value)
+    }
+
+    pub async fn admin(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        self.call(method, path, body, Some(ADMIN_KEY)).await
+    }
+
+    /// Polls GET delivery until `done` holds or `timeout` passes; returns the last view.
+    pub async fn wait_delivery(
+        &self,
+        tenant: &str,
+        id: &str,
+        timeout: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let start = std::time::Instant::now();
+        loop {
+            let (status, body) = self
+                .admin(
+                    "GET",
+                    &format!("/v1/tenants/{tenant}/deliveries/{id}"),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            if done(&body) || start.elapsed() > timeout {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn queue_depth(&self, url: &str) -> (i64, i64) {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .unwrap();
+        let attrs = out.attributes.unwrap_or_default();
+        let get = |k: &A| attrs.get(k).and_then(|v| v.parse().ok()).unwrap_or(0);
+        (
+            get(&A::ApproximateNumberOfMessages),
+            get(&A::ApproximateNumberOfMessagesNotVisible),
+        )
+    }
+
+    /// A tenant with default settings.
+    pub async fn tenant(&self, id: &str, body: Value) -> Value {
+        let (status, v) = self
+            .admin("PUT", &format!("/v1/tenants/{id}"), Some(&body))
+            .await;
+        assert_eq!(status, 201, "{v}");
+        v
+    }
+
+    pub async fn endpoint(&self, tenant: &str, body: Value) -> Value {
+        let (status, v) = self
+            .admin(
+                "POST",
+                &format!("/v1/tenants/{tenant}/endpoints"),
+                Some(&body),
+            )
+            .await;
+        assert_eq!(status, 201, "{v}");
+        v
+    }
+
+    pub async fn event(&self, tenant: &str, body: Value) -> Value {
+        let (status, v) = self
+            .admin("POST", &format!("/v1/tenants/{tenant}/events"), Some(&body))
+            .await;
+        assert_eq!(status, 202, "{v}");
+        v
+    }
+}

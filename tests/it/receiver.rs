@@ -1,0 +1,115 @@
+//! A real HTTP receiver on 127.0.0.1 whose answers a test scripts (status codes, delays), and
+//! which keeps every request it got, byte for byte.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+    pub at: Instant,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Reply {
+    Status(u16),
+    /// Waits this long, then answers 200.
+    Hang(Duration),
+}
+
+#[derive(Default)]
+struct State {
+    script: VecDeque<Reply>,
+    fallback: Option<Reply>,
+    received: Vec<Received>,
+}
+
+#[derive(Clone)]
+pub struct TestReceiver {
+    pub url: String,
+    state: Arc<Mutex<State>>,
+    task: Arc<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for TestReceiver {
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.task) == 1 {
+            self.task.abort();
+        }
+    }
+}
+
+impl TestReceiver {
+    /// Answers `script` in order, then `fallback` (200 if none).
+    pub async fn start(script: Vec<Reply>, fallback: Option<Reply>) -> Self {
+        let state = Arc::new(Mutex::new(State {
+            script: script.into(),
+            fallback,
+            received: Vec::new(),
+        }));
+        let shared = Arc::clone(&state);
+        let app = axum::Router::new().route(
+            "/{*path}",
+            post(move |headers: HeaderMap, body: Bytes| {
+                let state = Arc::clone(&shared);
+                async move {
+                    let reply = {
+                        let mut s = state.lock().unwrap();
+                        s.received.push(Received {
+                            headers: headers
+                                .iter()
+                                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+                                .collect(),
+                            body,
+                            at: Instant::now(),
+                        });
+                        s.script
+                            .pop_front()
+                            .or(s.fallback)
+                            .unwrap_or(Reply::Status(200))
+                    };
+                    match reply {
+                        Reply::Status(code) => StatusCode::from_u16(code).unwrap_or(StatusCode::OK),
+                        Reply::Hang(d) => {
+                            tokio::time::sleep(d).await;
+                            StatusCode::OK
+                        }
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            url,
+            state,
+            task: Arc::new(task),
+        }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().unwrap().received.clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.state.lock().unwrap().received.len()
+    }
+}

@@ -1,0 +1,3 @@
+//! Local stand-ins for what AWS does around the functions.
+
+pub mod poller;
