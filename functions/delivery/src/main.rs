@@ -26,7 +26,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = Arc::clone(&worker);
         async move {
-            let deadline = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
+            let deadline = delivery::worker::effective_deadline(event.context.deadline, shared::clock::now_millis());
             Ok::<_, lambda_runtime::Error>(worker.handle_batch(event.payload, deadline).await)
         }
     }))

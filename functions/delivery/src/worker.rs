@@ -80,6 +80,17 @@ enum Resolved {
     Ended(String),
 }
 
+/// Budget assumed when an invocation carries no usable deadline (some local emulators send a
+/// duration instead of an epoch time). Below the deployed function's 60 s timeout.
+pub const FALLBACK_BUDGET_MS: i64 = 50_000;
+
+/// The invocation deadline to plan attempts against. Lambda sends epoch milliseconds; a value
+/// more than a day in the past cannot be one, and is replaced by `now + FALLBACK_BUDGET_MS`.
+pub fn effective_deadline(raw_ms: u64, now: EpochMillis) -> EpochMillis {
+    let raw = i64::try_from(raw_ms).unwrap_or(i64::MAX);
+    if raw < now - 86_400_000 { now + FALLBACK_BUDGET_MS } else { raw }
+}
+
 fn ceil_seconds(ms: i64) -> u32 {
     u32::try_from((ms.max(0) + 999) / 1000).unwrap_or(u32::MAX)
 }
@@ -149,8 +160,14 @@ where
                 .and_then(|c| c.parse().ok())
                 .unwrap_or(1);
             let hide = match &action {
-                Action::Ack => return None,
-                Action::Hide(secs) => *secs,
+                Action::Ack => {
+                    info!("record done");
+                    return None;
+                }
+                Action::Hide(secs) => {
+                    info!(hide_seconds = *secs, "record comes back later");
+                    *secs
+                }
                 Action::Poison(reason) => {
                     error!(%reason, receive_count, "unprocessable message; it goes to the DLQ at maxReceiveCount");
                     0
@@ -233,6 +250,7 @@ where
         let budget = deadline - now - DEADLINE_MARGIN_MS;
         let timeout_ms = (i64::from(target.settings.timeout_seconds) * 1000).min(budget);
         if timeout_ms < MIN_ATTEMPT_MS {
+            warn!(remaining_ms = deadline - now, "too close to the invocation deadline to start an attempt");
             return Action::Hide(0);
         }
         match self
@@ -415,5 +433,28 @@ where
 
     pub fn address_policy(&self) -> &AddressPolicy {
         &self.policy
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_from_lambda_is_kept_and_an_implausible_one_replaced() {
+        let now = 1_795_000_000_000;
+        assert_eq!(effective_deadline(1_795_000_030_000, now), 1_795_000_030_000);
+        assert_eq!(effective_deadline(1_794_999_999_000, now), 1_794_999_999_000, "a past deadline stays past");
+        assert_eq!(effective_deadline(30_000, now), now + FALLBACK_BUDGET_MS);
+        assert_eq!(effective_deadline(0, now), now + FALLBACK_BUDGET_MS);
+    }
+
+    #[test]
+    fn seconds_round_up() {
+        assert_eq!(ceil_seconds(0), 0);
+        assert_eq!(ceil_seconds(1), 1);
+        assert_eq!(ceil_seconds(1000), 1);
+        assert_eq!(ceil_seconds(1001), 2);
+        assert_eq!(ceil_seconds(-5), 0);
     }
 }

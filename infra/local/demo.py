@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""The README demo: registers two endpoints on the bundled receiver, sends an event, and shows a
+first-try delivery and a retried one (the receiver fails twice, then succeeds) with every
+attempt. Exits non-zero if what it shows is not what it should be, so CI can run it as a check.
+"""
+import argparse
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+
+def call(api, key, method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(api + path, data=data, method=method)
+    req.add_header("authorization", f"Bearer {key}")
+    req.add_header("content-type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--api", required=True)
+    ap.add_argument("--admin-key", required=True)
+    ap.add_argument("--receiver", required=True)
+    ap.add_argument("--secret", required=True)
+    args = ap.parse_args()
+    api, key = args.api.rstrip("/"), args.admin_key
+    tenant = f"demo-{uuid.uuid4().hex[:8]}"
+    problems = []
+
+    status, body = call(api, key, "PUT", f"/v1/tenants/{tenant}", {"name": "Demo customer"})
+    assert status == 201, (status, body)
+    print(f"tenant {tenant} created")
+    _, ok_ep = call(api, key, "POST", f"/v1/tenants/{tenant}/endpoints", {
+        "url": f"{args.receiver}/ok/{tenant}", "event_types": ["job.*"], "secret": args.secret,
+        "description": "answers 200",
+    })
+    _, flaky_ep = call(api, key, "POST", f"/v1/tenants/{tenant}/endpoints", {
+        "url": f"{args.receiver}/flaky/{tenant}", "event_types": ["job.completed"],
+        "secret": args.secret, "retry_schedule_seconds": [2, 4],
+        "description": "fails twice, then answers 200",
+    })
+    print(f"endpoint {ok_ep['id']} -> {ok_ep['url']}  (job.*)")
+    print(f"endpoint {flaky_ep['id']} -> {flaky_ep['url']}  (job.completed, retries after 2 s and 4 s)")
+
+    status, event = call(api, key, "POST", f"/v1/tenants/{tenant}/events", {
+        "event_type": "job.completed",
+        "payload": {"job_id": "job_xyz789abc123", "status": "completed", "progress_percent": 100},
+        "metadata": {"source": "demo"},
+    })
+    assert status == 202, (status, event)
+    print(f"\nevent {event['id']} accepted (202) with {len(event['deliveries'])} deliveries")
+
+    deadline = time.time() + 90
+    final = {}
+    while time.time() < deadline and len(final) < len(event["deliveries"]):
+        for d in event["deliveries"]:
+            _, view = call(api, key, "GET", f"/v1/tenants/{tenant}/deliveries/{d['id']}")
+            if view and view.get("status") != "pending":
+                final[d["id"]] = view
+        time.sleep(0.5)
+
+    for d in event["deliveries"]:
+        view = final.get(d["id"])
+        if view is None:
+            problems.append(f"delivery {d['id']} still pending")
+            continue
+        which = "first try" if d["endpoint_id"] == ok_ep["id"] else "retried"
+        print(f"\ndelivery {view['id']} ({which}) -> {view['status']} after {view['attempt_count']} attempt(s)")
+        for a in view["attempts"]:
+            print(f"  attempt {a['number']}  {a['started_at']}  HTTP {a['status_code']}  "
+                  f"{a['outcome']:<10} {a['duration_ms']} ms")
+        codes = [a["status_code"] for a in view["attempts"]]
+        want = [200] if which == "first try" else [500, 500, 200]
+        if view["status"] != "delivered" or codes != want:
+            problems.append(f"{which} delivery: status {view['status']}, codes {codes}, want {want}")
+
+    with urllib.request.urlopen(f"{args.receiver}/received", timeout=10) as r:
+        received = [x for x in json.loads(r.read()) if tenant in x["path"]]
+    verified = sum(1 for x in received if x["verified"])
+    print(f"\nreceiver: {len(received)} POSTs, {verified} verified with the official standardwebhooks library")
+    if len(received) != 4 or verified != 4:
+        problems.append(f"receiver got {len(received)} POSTs, {verified} verified; want 4 and 4")
+
+    if problems:
+        print("\nDEMO FAILED:\n  " + "\n  ".join(problems))
+        sys.exit(1)
+    print("\ndemo ok")
+
+
+if __name__ == "__main__":
+    main()
