@@ -152,8 +152,8 @@ impl DeliverySettings {
 
     /// Checks the combination (a custom header must not collide with the signature header).
     pub fn validate(&self) -> Result<(), SettingsError> {
-        if let Some(sig_header) = self.signature.custom_header() {
-            if self
+        if let Some(sig_header) = self.signature.custom_header()
+            && self
                 .headers
                 .keys()
                 .any(|h| h.eq_ignore_ascii_case(sig_header))
@@ -163,7 +163,6 @@ impl DeliverySettings {
                     format!("`{sig_header}` is written by the signature scheme"),
                 ));
             }
-        }
         Ok(())
     }
 }
@@ -191,14 +190,13 @@ impl SettingsPatch {
                 return Err(err(field, "must add up to at most 7 days"));
             }
         }
-        if let Some(t) = self.timeout_seconds {
-            if !TIMEOUT_RANGE.contains(&t) {
+        if let Some(t) = self.timeout_seconds
+            && !TIMEOUT_RANGE.contains(&t) {
                 return Err(err(
                     format!("{prefix}timeout_seconds"),
                     "must be from 1 to 30",
                 ));
             }
-        }
         if let Some(sig) = &self.signature {
             if let Some(h) = sig.custom_header() {
                 let field = format!("{prefix}signature.header");
@@ -210,14 +208,12 @@ impl SettingsPatch {
             if let SignatureScheme::HmacSha256Hex {
                 prefix: Some(p), ..
             } = sig
-            {
-                if p.len() > 64 || http::HeaderValue::from_str(p).is_err() {
+                && (p.len() > 64 || http::HeaderValue::from_str(p).is_err()) {
                     return Err(err(
                         format!("{prefix}signature.prefix"),
                         "must be at most 64 visible characters",
                     ));
                 }
-            }
         }
         if let Some(headers) = &self.headers {
             if headers.len() > MAX_HEADERS {

@@ -57,6 +57,8 @@ pub fn moto_url() -> &'static str {
             moto.display(),
             std::process::id()
         );
+        // The watchdog lives as long as this process; it is never waited for.
+        #[allow(clippy::zombie_processes)]
         Command::new("bash").arg("-c").arg(script).stdin(Stdio::null()).spawn().expect("start moto");
         let url = format!("http://127.0.0.1:{port}");
         for _ in 0..100 {

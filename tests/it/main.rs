@@ -1,6 +1,9 @@
 //! Integration tests: one binary, each test with its own table and queues on moto's server and
 //! real HTTP receivers on 127.0.0.1.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod api;
 mod delivery_path;
 mod harness;

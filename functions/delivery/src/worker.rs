@@ -178,13 +178,12 @@ where
                     backoff
                 }
             };
-            if let Some(receipt) = record.receipt_handle.as_deref() {
-                if let Err(e) = self.queue.change_visibility(receipt, hide.min(MAX_VISIBILITY_SECONDS)).await {
+            if let Some(receipt) = record.receipt_handle.as_deref()
+                && let Err(e) = self.queue.change_visibility(receipt, hide.min(MAX_VISIBILITY_SECONDS)).await {
                     // The message still comes back, after the queue's own visibility timeout;
                     // the not-yet-due check then hides it again as needed.
                     warn!(error = %e, "could not change the message's visibility");
                 }
-            }
             Some(message_id)
         }
         .instrument(span)
@@ -220,16 +219,14 @@ where
             return Action::Ack;
         }
         let now = now_millis();
-        if let Some(next) = delivery.next_attempt_at {
-            if next > now + DUE_TOLERANCE_MS {
+        if let Some(next) = delivery.next_attempt_at
+            && next > now + DUE_TOLERANCE_MS {
                 return Action::Hide(ceil_seconds(next - now));
             }
-        }
-        if let Some(lease) = delivery.lease_until {
-            if lease > now {
+        if let Some(lease) = delivery.lease_until
+            && lease > now {
                 return Action::Hide(ceil_seconds(lease - now) + 1);
             }
-        }
         let target = match self.resolve(&delivery).await {
             Ok(Resolved::Target(t)) => t,
             Ok(Resolved::Ended(reason)) => {

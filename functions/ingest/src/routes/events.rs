@@ -61,14 +61,13 @@ pub async fn create<S: Store, Q: DeliveryQueue + Ping>(
             format!("The payload must be at most {max} bytes."),
         ));
     }
-    if let Some(key) = &req.id {
-        if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || key.chars().any(char::is_control) {
+    if let Some(key) = &req.id
+        && (key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || key.chars().any(char::is_control)) {
             return Err(ApiError::invalid(
                 "id",
                 "must be 1 to 256 characters without control characters",
             ));
         }
-    }
     if let Some(meta) = &req.metadata {
         let size = serde_json::to_vec(meta)
             .map(|v| v.len())
@@ -185,15 +184,14 @@ async fn not_enqueued<S: Store, Q>(
     };
     tracing::error!(error = %error, count = failed.len(), "deliveries not enqueued");
     for id in &failed {
-        if let Some(d) = deliveries.iter().find(|d| &d.id == id) {
-            if let Err(e) = app
+        if let Some(d) = deliveries.iter().find(|d| &d.id == id)
+            && let Err(e) = app
                 .store
                 .fail_delivery(&d.tenant_id, &d.id, "could not be enqueued", now)
                 .await
             {
                 tracing::error!(delivery_id = %d.id, error = %e, "could not mark an unenqueued delivery failed");
             }
-        }
     }
     ApiError::unavailable(format!(
         "{} of {} deliveries could not be queued and were recorded as failed; the queue is unavailable.",
