@@ -103,9 +103,10 @@ impl Sender for HttpSender {
         let started = Instant::now();
         let elapsed = |s: Instant| u64::try_from(s.elapsed().as_millis()).unwrap_or(u64::MAX);
         if let Some(ip) = Self::literal_ip(&request.url)
-            && let Err(blocked) = self.policy.check(ip) {
-                return AttemptResult::failed(Outcome::Blocked, blocked.to_string(), 0);
-            }
+            && let Err(blocked) = self.policy.check(ip)
+        {
+            return AttemptResult::failed(Outcome::Blocked, blocked.to_string(), 0);
+        }
         let mut builder = self
             .client
             .post(request.url.clone())

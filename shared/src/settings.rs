@@ -157,12 +157,12 @@ impl DeliverySettings {
                 .headers
                 .keys()
                 .any(|h| h.eq_ignore_ascii_case(sig_header))
-            {
-                return Err(err(
-                    "headers",
-                    format!("`{sig_header}` is written by the signature scheme"),
-                ));
-            }
+        {
+            return Err(err(
+                "headers",
+                format!("`{sig_header}` is written by the signature scheme"),
+            ));
+        }
         Ok(())
     }
 }
@@ -191,12 +191,13 @@ impl SettingsPatch {
             }
         }
         if let Some(t) = self.timeout_seconds
-            && !TIMEOUT_RANGE.contains(&t) {
-                return Err(err(
-                    format!("{prefix}timeout_seconds"),
-                    "must be from 1 to 30",
-                ));
-            }
+            && !TIMEOUT_RANGE.contains(&t)
+        {
+            return Err(err(
+                format!("{prefix}timeout_seconds"),
+                "must be from 1 to 30",
+            ));
+        }
         if let Some(sig) = &self.signature {
             if let Some(h) = sig.custom_header() {
                 let field = format!("{prefix}signature.header");
@@ -208,12 +209,13 @@ impl SettingsPatch {
             if let SignatureScheme::HmacSha256Hex {
                 prefix: Some(p), ..
             } = sig
-                && (p.len() > 64 || http::HeaderValue::from_str(p).is_err()) {
-                    return Err(err(
-                        format!("{prefix}signature.prefix"),
-                        "must be at most 64 visible characters",
-                    ));
-                }
+                && (p.len() > 64 || http::HeaderValue::from_str(p).is_err())
+            {
+                return Err(err(
+                    format!("{prefix}signature.prefix"),
+                    "must be at most 64 visible characters",
+                ));
+            }
         }
         if let Some(headers) = &self.headers {
             if headers.len() > MAX_HEADERS {

@@ -26,7 +26,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = Arc::clone(&worker);
         async move {
-            let deadline = delivery::worker::effective_deadline(event.context.deadline, shared::clock::now_millis());
+            let deadline = delivery::worker::effective_deadline(
+                event.context.deadline,
+                shared::clock::now_millis(),
+            );
             Ok::<_, lambda_runtime::Error>(worker.handle_batch(event.payload, deadline).await)
         }
     }))

@@ -88,7 +88,11 @@ pub const FALLBACK_BUDGET_MS: i64 = 50_000;
 /// more than a day in the past cannot be one, and is replaced by `now + FALLBACK_BUDGET_MS`.
 pub fn effective_deadline(raw_ms: u64, now: EpochMillis) -> EpochMillis {
     let raw = i64::try_from(raw_ms).unwrap_or(i64::MAX);
-    if raw < now - 86_400_000 { now + FALLBACK_BUDGET_MS } else { raw }
+    if raw < now - 86_400_000 {
+        now + FALLBACK_BUDGET_MS
+    } else {
+        raw
+    }
 }
 
 fn ceil_seconds(ms: i64) -> u32 {
@@ -220,13 +224,15 @@ where
         }
         let now = now_millis();
         if let Some(next) = delivery.next_attempt_at
-            && next > now + DUE_TOLERANCE_MS {
-                return Action::Hide(ceil_seconds(next - now));
-            }
+            && next > now + DUE_TOLERANCE_MS
+        {
+            return Action::Hide(ceil_seconds(next - now));
+        }
         if let Some(lease) = delivery.lease_until
-            && lease > now {
-                return Action::Hide(ceil_seconds(lease - now) + 1);
-            }
+            && lease > now
+        {
+            return Action::Hide(ceil_seconds(lease - now) + 1);
+        }
         let target = match self.resolve(&delivery).await {
             Ok(Resolved::Target(t)) => t,
             Ok(Resolved::Ended(reason)) => {
@@ -247,7 +253,10 @@ where
         let budget = deadline - now - DEADLINE_MARGIN_MS;
         let timeout_ms = (i64::from(target.settings.timeout_seconds) * 1000).min(budget);
         if timeout_ms < MIN_ATTEMPT_MS {
-            warn!(remaining_ms = deadline - now, "too close to the invocation deadline to start an attempt");
+            warn!(
+                remaining_ms = deadline - now,
+                "too close to the invocation deadline to start an attempt"
+            );
             return Action::Hide(0);
         }
         match self
@@ -434,24 +443,5 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn deadline_from_lambda_is_kept_and_an_implausible_one_replaced() {
-        let now = 1_795_000_000_000;
-        assert_eq!(effective_deadline(1_795_000_030_000, now), 1_795_000_030_000);
-        assert_eq!(effective_deadline(1_794_999_999_000, now), 1_794_999_999_000, "a past deadline stays past");
-        assert_eq!(effective_deadline(30_000, now), now + FALLBACK_BUDGET_MS);
-        assert_eq!(effective_deadline(0, now), now + FALLBACK_BUDGET_MS);
-    }
-
-    #[test]
-    fn seconds_round_up() {
-        assert_eq!(ceil_seconds(0), 0);
-        assert_eq!(ceil_seconds(1), 1);
-        assert_eq!(ceil_seconds(1000), 1);
-        assert_eq!(ceil_seconds(1001), 2);
-        assert_eq!(ceil_seconds(-5), 0);
-    }
-}
+#[path = "worker_tests.rs"]
+mod tests;

@@ -50,12 +50,13 @@ pub async fn create<S: Store, Q: DeliveryQueue + Ping>(
         .map_err(|e| ApiError::invalid("url", e.to_string()))?;
     check_event_types(&req.event_types)?;
     if let Some(d) = &req.description
-        && d.chars().count() > 1024 {
-            return Err(ApiError::invalid(
-                "description",
-                "must be at most 1024 characters",
-            ));
-        }
+        && d.chars().count() > 1024
+    {
+        return Err(ApiError::invalid(
+            "description",
+            "must be at most 1024 characters",
+        ));
+    }
     let settings = SettingsPatch {
         retry_schedule_seconds: req.retry_schedule_seconds,
         retry_on: req.retry_on,

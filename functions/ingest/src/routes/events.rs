@@ -62,12 +62,13 @@ pub async fn create<S: Store, Q: DeliveryQueue + Ping>(
         ));
     }
     if let Some(key) = &req.id
-        && (key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || key.chars().any(char::is_control)) {
-            return Err(ApiError::invalid(
-                "id",
-                "must be 1 to 256 characters without control characters",
-            ));
-        }
+        && (key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || key.chars().any(char::is_control))
+    {
+        return Err(ApiError::invalid(
+            "id",
+            "must be 1 to 256 characters without control characters",
+        ));
+    }
     if let Some(meta) = &req.metadata {
         let size = serde_json::to_vec(meta)
             .map(|v| v.len())
@@ -189,9 +190,9 @@ async fn not_enqueued<S: Store, Q>(
                 .store
                 .fail_delivery(&d.tenant_id, &d.id, "could not be enqueued", now)
                 .await
-            {
-                tracing::error!(delivery_id = %d.id, error = %e, "could not mark an unenqueued delivery failed");
-            }
+        {
+            tracing::error!(delivery_id = %d.id, error = %e, "could not mark an unenqueued delivery failed");
+        }
     }
     ApiError::unavailable(format!(
         "{} of {} deliveries could not be queued and were recorded as failed; the queue is unavailable.",

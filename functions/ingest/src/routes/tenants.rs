@@ -40,13 +40,15 @@ pub async fn put<S: Store, Q: DeliveryQueue + Ping>(
     }
     let req: PutTenant = parse_body(body)?;
     if let Some(name) = &req.name
-        && name.chars().count() > 256 {
-            return Err(ApiError::invalid("name", "must be at most 256 characters"));
-        }
+        && name.chars().count() > 256
+    {
+        return Err(ApiError::invalid("name", "must be at most 256 characters"));
+    }
     if let Some(max) = req.max_endpoints
-        && !(1..=1000).contains(&max) {
-            return Err(ApiError::invalid("max_endpoints", "must be from 1 to 1000"));
-        }
+        && !(1..=1000).contains(&max)
+    {
+        return Err(ApiError::invalid("max_endpoints", "must be from 1 to 1000"));
+    }
     if let Some(defaults) = &req.defaults {
         defaults
             .validate("defaults.")
