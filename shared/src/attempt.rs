@@ -77,6 +77,8 @@ pub enum Decision {
     RetryAfter(u32),
     /// No more attempts: the delivery is failed.
     GiveUp(GiveUpReason),
+    /// A failed manual attempt: the delivery keeps its state and schedule.
+    Unchanged,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

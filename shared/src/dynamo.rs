@@ -23,10 +23,17 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::clock::EpochMillis;
-use crate::model::{AttemptRecord, DeliveryRecord, DeliveryStatus, Endpoint, EventRecord, Tenant};
-use crate::store::{
-    DeliveryStore, DeliveryUpdate, EndpointStore, EventStore, StoreError, TenantStore,
+use crate::model::{
+    ApiKeyRecord, AttemptRecord, DeliveryRecord, DeliveryStatus, Endpoint, EventRecord,
+    IdempotencyRecord, Tenant,
 };
+use crate::store::{
+    ApiKeyStore, DeliveryPage, DeliveryStore, DeliveryUpdate, EndpointStore, EventStore,
+    IdempotencyClaim, StoreError, TenantStore,
+};
+
+/// Idempotency keys are honoured for this long.
+pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3_600_000;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -52,6 +59,20 @@ fn delivery_pk(tenant: &str, delivery: &str) -> String {
 }
 fn endpoint_gsi_pk(tenant: &str, endpoint: &str) -> String {
     format!("T#{tenant}#EP#{endpoint}")
+}
+fn idempotency_pk(tenant: &str, key: &str) -> String {
+    format!("T#{tenant}#IDEM#{key}")
+}
+fn api_key_pk(key_sha256: &str) -> String {
+    format!("KEY#{key_sha256}")
+}
+/// The smallest and largest delivery ids a millisecond can produce (ULIDs start with the time).
+fn delivery_id_bounds(since: EpochMillis, until: EpochMillis) -> (String, String) {
+    let ms = |t: EpochMillis| u64::try_from(t.max(0)).unwrap_or(0);
+    (
+        format!("dlv_{}", ulid::Ulid::from_parts(ms(since), 0)),
+        format!("dlv_{}", ulid::Ulid::from_parts(ms(until), u128::MAX)),
+    )
 }
 fn attempt_sk(number: u32) -> String {
     format!("ATT#{number:05}")
@@ -357,9 +378,228 @@ impl EndpointStore for DynamoStore {
             .map(|_| ())
             .map_err(map_err)
     }
+
+    async fn update_endpoint(
+        &self,
+        endpoint: &Endpoint,
+        expected_updated_at: EpochMillis,
+    ) -> Result<(), StoreError> {
+        self.update_endpoint_impl(endpoint, expected_updated_at)
+            .await
+    }
+
+    async fn delete_endpoint(&self, tenant_id: &str, endpoint_id: &str) -> Result<(), StoreError> {
+        self.delete_endpoint_impl(tenant_id, endpoint_id).await
+    }
+}
+
+impl DynamoStore {
+    async fn update_endpoint_impl(
+        &self,
+        endpoint: &Endpoint,
+        expected: EpochMillis,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(endpoint_item(endpoint)?))
+            .condition_expression("attribute_exists(pk) AND updated_at = :expected")
+            .expression_attribute_values(":expected", n(expected))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn delete_endpoint_impl(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+    ) -> Result<(), StoreError> {
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                tenant_pk(tenant_id),
+                &format!("EP#{endpoint_id}"),
+            )))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant_pk(tenant_id), "TENANT")))
+            .update_expression("SET endpoint_count = endpoint_count - :one")
+            .condition_expression("endpoint_count > :zero")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":zero", n(0))
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+}
+
+impl ApiKeyStore for DynamoStore {
+    async fn put_api_key(&self, k: &ApiKeyRecord) -> Result<(), StoreError> {
+        let lookup = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(
+                k,
+                &[("pk", api_key_pk(&k.key_sha256)), ("sk", "KEY".into())],
+            )?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let listing = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(
+                k,
+                &[
+                    ("pk", tenant_pk(&k.tenant_id)),
+                    ("sk", format!("APIKEY#{}", k.id)),
+                ],
+            )?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(lookup).build())
+            .transact_items(TransactWriteItem::builder().put(listing).build())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn find_api_key(&self, key_sha256: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.get(key(api_key_pk(key_sha256), "KEY"), false).await
+    }
+
+    async fn delete_api_key(&self, tenant_id: &str, key_id: &str) -> Result<(), StoreError> {
+        let listing: Option<ApiKeyRecord> = self
+            .get(key(tenant_pk(tenant_id), &format!("APIKEY#{key_id}")), true)
+            .await?;
+        let Some(record) = listing else {
+            return Err(StoreError::Conflict);
+        };
+        let del = |k: Item| {
+            aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(k))
+                .build()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        };
+        self.client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .delete(del(key(api_key_pk(&record.key_sha256), "KEY"))?)
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .delete(del(key(tenant_pk(tenant_id), &format!("APIKEY#{key_id}")))?)
+                    .build(),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
 }
 
 impl EventStore for DynamoStore {
+    async fn claim_idempotency(
+        &self,
+        tenant_id: &str,
+        key_: &str,
+        now: EpochMillis,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        let record = IdempotencyRecord {
+            tenant_id: tenant_id.to_owned(),
+            key: key_.to_owned(),
+            response: None,
+            created_at: now,
+            expires_at: (now + IDEMPOTENCY_WINDOW_MS) / 1000,
+        };
+        for _ in 0..3 {
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(to_item(
+                    &record,
+                    &[
+                        ("pk", idempotency_pk(tenant_id, key_)),
+                        ("sk", "IDEM".into()),
+                    ],
+                )?))
+                .condition_expression("attribute_not_exists(pk) OR created_at < :cutoff")
+                .expression_attribute_values(":cutoff", n(now - IDEMPOTENCY_WINDOW_MS))
+                .send()
+                .await;
+            match put.map_err(map_err) {
+                Ok(_) => return Ok(IdempotencyClaim::Claimed),
+                Err(StoreError::Conflict) => {
+                    if let Some(existing) = self.get_idempotency(tenant_id, key_).await? {
+                        return Ok(IdempotencyClaim::Existing(existing));
+                    }
+                    // Released between the two calls: try to claim again.
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "idempotency key kept changing".into(),
+        ))
+    }
+
+    async fn get_idempotency(
+        &self,
+        tenant_id: &str,
+        key_: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.get(key(idempotency_pk(tenant_id, key_), "IDEM"), true)
+            .await
+    }
+
+    async fn complete_idempotency(
+        &self,
+        tenant_id: &str,
+        key_: &str,
+        response: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(idempotency_pk(tenant_id, key_), "IDEM")))
+            .update_expression("SET #response = :r")
+            .expression_attribute_names("#response", "response")
+            .expression_attribute_values(":r", s(response))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn release_idempotency(&self, tenant_id: &str, key_: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(idempotency_pk(tenant_id, key_), "IDEM")))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
     async fn put_event(
         &self,
         event: &EventRecord,
@@ -427,8 +667,16 @@ impl DeliveryStore for DynamoStore {
         owner: &str,
         now: EpochMillis,
         lease_until: EpochMillis,
+        manual: bool,
     ) -> Result<(), StoreError> {
-        self.client
+        // A scheduled attempt needs a pending delivery; a manual one may follow any state.
+        let status_condition = if manual {
+            "attribute_exists(pk)"
+        } else {
+            "#status = :pending"
+        };
+        let mut update = self
+            .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(
@@ -436,12 +684,16 @@ impl DeliveryStore for DynamoStore {
                 "DELIVERY",
             )))
             .update_expression("SET lease_until = :lease, lease_owner = :owner")
-            .condition_expression(
-                "#status = :pending AND attempt_count = :count AND \
-                 (attribute_not_exists(lease_until) OR lease_until < :now)",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":pending", s("pending"))
+            .condition_expression(format!(
+                "{status_condition} AND attempt_count = :count AND \
+                 (attribute_not_exists(lease_until) OR lease_until < :now)"
+            ));
+        if !manual {
+            update = update
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":pending", s("pending"));
+        }
+        update
             .expression_attribute_values(":count", n(delivery.attempt_count))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":lease", n(lease_until))
@@ -470,6 +722,10 @@ impl DeliveryStore for DynamoStore {
             "#status = :status",
             "updated_at = :now",
         ];
+        if attempt.manual {
+            // A manual attempt takes no place in the schedule.
+            set.push("retry_base = if_not_exists(retry_base, :zero) + :one");
+        }
         let mut remove = vec!["lease_until", "lease_owner"];
         let mut upd = Update::builder()
             .table_name(&self.table)
@@ -488,6 +744,11 @@ impl DeliveryStore for DynamoStore {
             )
             .expression_attribute_values(":owner", s(owner))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::None);
+        if attempt.manual {
+            upd = upd
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":one", n(1));
+        }
         match update.next_attempt_at {
             Some(at) => {
                 set.push("next_attempt_at = :next");
@@ -514,6 +775,125 @@ impl DeliveryStore for DynamoStore {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put).build())
             .transact_items(TransactWriteItem::builder().update(upd).build())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn list_endpoint_deliveries(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        status: Option<DeliveryStatus>,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<DeliveryPage, StoreError> {
+        let limit = limit.max(1);
+        let mut found: Vec<DeliveryRecord> = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI_ENDPOINT)
+                .scan_index_forward(false)
+                .limit(i32::try_from(limit + 1).unwrap_or(101).max(25))
+                .expression_attribute_values(":pk", s(endpoint_gsi_pk(tenant_id, endpoint_id)))
+                .set_exclusive_start_key(start.take());
+            q = match after {
+                Some(a) => q
+                    .key_condition_expression("gsi2pk = :pk AND gsi2sk < :after")
+                    .expression_attribute_values(":after", s(a)),
+                None => q.key_condition_expression("gsi2pk = :pk"),
+            };
+            if let Some(st) = status {
+                q = q
+                    .filter_expression("#status = :status")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":status", s(status_str(st)));
+            }
+            let page = q.send().await.map_err(map_err)?;
+            for item in page.items.unwrap_or_default() {
+                found.push(from_item(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() && found.len() <= limit => start = Some(k),
+                _ => break,
+            }
+        }
+        let more = found.len() > limit;
+        found.truncate(limit);
+        let next_after = if more {
+            found.last().map(|d| d.id.clone())
+        } else {
+            None
+        };
+        Ok(DeliveryPage {
+            deliveries: found,
+            next_after,
+        })
+    }
+
+    async fn failed_deliveries_between(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        since: EpochMillis,
+        until: EpochMillis,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let (lo, hi) = delivery_id_bounds(since, until);
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI_ENDPOINT)
+                .key_condition_expression("gsi2pk = :pk AND gsi2sk BETWEEN :lo AND :hi")
+                .filter_expression("#status = :failed")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":pk", s(endpoint_gsi_pk(tenant_id, endpoint_id)))
+                .expression_attribute_values(":lo", s(lo.clone()))
+                .expression_attribute_values(":hi", s(hi.clone()))
+                .expression_attribute_values(":failed", s("failed"))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(map_err)?;
+            for item in page.items.unwrap_or_default() {
+                out.push(from_item(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn restart_delivery(
+        &self,
+        delivery: &DeliveryRecord,
+        now: EpochMillis,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                delivery_pk(&delivery.tenant_id, &delivery.id),
+                "DELIVERY",
+            )))
+            .update_expression(
+                "SET #status = :pending, retry_base = attempt_count, updated_at = :now \
+                 REMOVE next_attempt_at, last_error, lease_until, lease_owner",
+            )
+            .condition_expression("#status = :failed")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":failed", s("failed"))
+            .expression_attribute_values(":now", n(now))
             .send()
             .await
             .map(|_| ())
@@ -573,6 +953,7 @@ mod tests {
             url: "https://example.com/h".into(),
             status: DeliveryStatus::Pending,
             attempt_count: 2,
+            retry_base: 0,
             next_attempt_at: Some(1_700_000_000_000),
             last_error: None,
             lease_until: None,
@@ -608,6 +989,10 @@ mod tests {
             description: Some("d".into()),
             enabled: true,
             secret: Secret::generate(),
+            previous_secrets: vec![crate::model::PreviousSecret {
+                secret: Secret::generate(),
+                expires_at: 9,
+            }],
             settings: SettingsPatch {
                 retry_schedule_seconds: Some(vec![1, 3]),
                 signature: Some(SignatureScheme::HmacSha256Hex {

@@ -37,10 +37,57 @@ pub struct Endpoint {
     pub description: Option<String>,
     pub enabled: bool,
     pub secret: Secret,
+    /// Secrets replaced by a rotation that still sign until their grace period ends.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_secrets: Vec<PreviousSecret>,
     #[serde(default)]
     pub settings: SettingsPatch,
     pub created_at: EpochMillis,
     pub updated_at: EpochMillis,
+}
+
+/// A rotated-out endpoint secret, valid until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviousSecret {
+    pub secret: Secret,
+    pub expires_at: EpochMillis,
+}
+
+impl Endpoint {
+    /// The secrets a delivery made at `now` is signed with: the current one first, then those
+    /// still in their grace period.
+    pub fn signing_secrets(&self, now: EpochMillis) -> Vec<Secret> {
+        std::iter::once(self.secret.clone())
+            .chain(
+                self.previous_secrets
+                    .iter()
+                    .filter(|p| p.expires_at > now)
+                    .map(|p| p.secret.clone()),
+            )
+            .collect()
+    }
+}
+
+/// A tenant API key: only its SHA-256 is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub tenant_id: String,
+    pub key_sha256: String,
+    pub created_at: EpochMillis,
+}
+
+/// The first answer to an event with a caller-chosen `id`, replayed for 24 h.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub tenant_id: String,
+    pub key: String,
+    /// Empty while the first request is still being processed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+    pub created_at: EpochMillis,
+    /// TTL attribute (epoch seconds).
+    pub expires_at: i64,
 }
 
 /// An accepted event. `payload` is the exact JSON text received.
@@ -78,6 +125,10 @@ pub struct DeliveryRecord {
     pub url: String,
     pub status: DeliveryStatus,
     pub attempt_count: u32,
+    /// Attempts made before the schedule last (re)started: a recovered delivery goes through
+    /// its whole schedule again, so the schedule is indexed by `attempt_count - retry_base`.
+    #[serde(default)]
+    pub retry_base: u32,
     /// When the next scheduled attempt is due (pending deliveries only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<EpochMillis>,
@@ -123,6 +174,9 @@ pub struct DeliveryMessage {
     pub event_id: String,
     pub event_type: String,
     pub payload: Box<RawValue>,
+    /// One attempt now, outside the schedule (`POST .../deliveries/{id}/retry`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manual: bool,
 }
 
 impl DeliveryMessage {
@@ -143,9 +197,46 @@ mod tests {
             event_id: "evt_1".into(),
             event_type: "job.completed".into(),
             payload: RawValue::from_string(payload.into()).unwrap(),
+            manual: false,
         };
         let body = serde_json::to_string(&msg).unwrap();
         let back: DeliveryMessage = serde_json::from_str(&body).unwrap();
         assert_eq!(back.payload.get(), payload);
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn signing_secrets_are_current_then_unexpired_previous() {
+        let current = Secret::generate();
+        let old = Secret::generate();
+        let expired = Secret::generate();
+        let ep = Endpoint {
+            id: "ep".into(),
+            tenant_id: "t".into(),
+            url: "https://example.com".into(),
+            event_types: vec!["*".into()],
+            description: None,
+            enabled: true,
+            secret: current.clone(),
+            previous_secrets: vec![
+                PreviousSecret {
+                    secret: old.clone(),
+                    expires_at: 2_000,
+                },
+                PreviousSecret {
+                    secret: expired,
+                    expires_at: 500,
+                },
+            ],
+            settings: SettingsPatch::default(),
+            created_at: 0,
+            updated_at: 0,
+        };
+        assert_eq!(ep.signing_secrets(1_000), vec![current.clone(), old]);
+        assert_eq!(ep.signing_secrets(3_000), vec![current]);
     }
 }

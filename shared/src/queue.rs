@@ -136,3 +136,107 @@ impl DeliveryQueue for SqsQueue {
             })
     }
 }
+
+/// DLQ redrive by receive / send / delete (moto does not implement StartMessageMoveTask, and
+/// this works the same on AWS). A message is deleted from the DLQ only after the delivery queue
+/// accepted it, so a crash mid-way can duplicate a message (harmless: deliveries are idempotent)
+/// but never lose one.
+#[derive(Clone, Debug)]
+pub struct SqsRedrive {
+    client: Client,
+    dlq_url: String,
+    queue_url: String,
+    /// Stop after this long; the caller can call again for the rest.
+    budget: Duration,
+}
+
+impl SqsRedrive {
+    pub fn new(
+        client: Client,
+        dlq_url: impl Into<String>,
+        queue_url: impl Into<String>,
+        budget: Duration,
+    ) -> Self {
+        Self {
+            client,
+            dlq_url: dlq_url.into(),
+            queue_url: queue_url.into(),
+            budget,
+        }
+    }
+}
+
+fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(
+    e: aws_sdk_sqs::error::SdkError<E, R>,
+) -> QueueError {
+    QueueError::Unavailable(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
+}
+
+impl crate::store::Redrive for SqsRedrive {
+    async fn redrive(&self) -> Result<usize, QueueError> {
+        let started = std::time::Instant::now();
+        let mut moved = 0;
+        while started.elapsed() < self.budget {
+            let received = self
+                .client
+                .receive_message()
+                .queue_url(&self.dlq_url)
+                .max_number_of_messages(10)
+                .visibility_timeout(60)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let messages = received.messages.unwrap_or_default();
+            if messages.is_empty() {
+                break;
+            }
+            let entries = messages
+                .iter()
+                .enumerate()
+                .filter_map(|(i, m)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(m.body.clone().unwrap_or_default())
+                        .build()
+                        .ok()
+                })
+                .collect::<Vec<_>>();
+            let sent = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let deletes = sent
+                .successful
+                .iter()
+                .filter_map(|ok| ok.id.parse::<usize>().ok())
+                .filter_map(|i| messages.get(i))
+                .enumerate()
+                .filter_map(|(i, m)| {
+                    aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .set_receipt_handle(m.receipt_handle.clone())
+                        .build()
+                        .ok()
+                })
+                .collect::<Vec<_>>();
+            if deletes.is_empty() {
+                break;
+            }
+            let deleted = self
+                .client
+                .delete_message_batch()
+                .queue_url(&self.dlq_url)
+                .set_entries(Some(deletes))
+                .send()
+                .await
+                .map_err(unavailable)?;
+            moved += deleted.successful.len();
+        }
+        Ok(moved)
+    }
+}

@@ -4,7 +4,10 @@
 use std::future::Future;
 
 use crate::clock::EpochMillis;
-use crate::model::{AttemptRecord, DeliveryRecord, DeliveryStatus, Endpoint, EventRecord, Tenant};
+use crate::model::{
+    ApiKeyRecord, AttemptRecord, DeliveryRecord, DeliveryStatus, Endpoint, EventRecord,
+    IdempotencyRecord, Tenant,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -56,6 +59,45 @@ pub trait EndpointStore: Send + Sync {
         endpoint: &Endpoint,
         max_endpoints: u32,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Replaces an existing endpoint if it was last updated at `expected_updated_at`
+    /// (optimistic lock; Conflict otherwise).
+    fn update_endpoint(
+        &self,
+        endpoint: &Endpoint,
+        expected_updated_at: EpochMillis,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes an endpoint and frees its place under the tenant's limit (Conflict if absent).
+    fn delete_endpoint(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait ApiKeyStore: Send + Sync {
+    fn put_api_key(
+        &self,
+        key: &ApiKeyRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn find_api_key(
+        &self,
+        key_sha256: &str,
+    ) -> impl Future<Output = Result<Option<ApiKeyRecord>, StoreError>> + Send;
+    /// Conflict when the tenant has no such key.
+    fn delete_api_key(
+        &self,
+        tenant_id: &str,
+        key_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What claiming an idempotency key found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdempotencyClaim {
+    /// This request is the first within 24 h: it does the work.
+    Claimed,
+    /// An earlier request holds the key (its response is None while it is still running).
+    Existing(IdempotencyRecord),
 }
 
 pub trait EventStore: Send + Sync {
@@ -75,6 +117,38 @@ pub trait EventStore: Send + Sync {
         tenant_id: &str,
         event_id: &str,
     ) -> impl Future<Output = Result<Vec<DeliveryRecord>, StoreError>> + Send;
+    /// Takes `key` for this request unless a live (< 24 h) record holds it.
+    fn claim_idempotency(
+        &self,
+        tenant_id: &str,
+        key: &str,
+        now: EpochMillis,
+    ) -> impl Future<Output = Result<IdempotencyClaim, StoreError>> + Send;
+    fn get_idempotency(
+        &self,
+        tenant_id: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<IdempotencyRecord>, StoreError>> + Send;
+    fn complete_idempotency(
+        &self,
+        tenant_id: &str,
+        key: &str,
+        response: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Frees the key after the first request failed, so a retry can do the work.
+    fn release_idempotency(
+        &self,
+        tenant_id: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// One page of an endpoint's deliveries, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryPage {
+    pub deliveries: Vec<DeliveryRecord>,
+    /// The id of the last delivery returned when more may follow.
+    pub next_after: Option<String>,
 }
 
 pub trait DeliveryStore: Send + Sync {
@@ -91,12 +165,14 @@ pub trait DeliveryStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<AttemptRecord>, StoreError>> + Send;
     /// Takes the delivery for one attempt: succeeds only if it is pending, has made exactly
     /// `attempt_count` attempts and no other worker holds an unexpired lease (else Conflict).
+    /// `manual`: a manual attempt may be made whatever the status.
     fn claim(
         &self,
         delivery: &DeliveryRecord,
         owner: &str,
         now: EpochMillis,
         lease_until: EpochMillis,
+        manual: bool,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Records attempt `attempt.number` and moves the delivery on, atomically, if `owner` still
     /// holds it and no attempt of that number exists (else Conflict).
@@ -106,6 +182,31 @@ pub trait DeliveryStore: Send + Sync {
         attempt: &AttemptRecord,
         update: &DeliveryUpdate,
         owner: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// An endpoint's deliveries, newest first, created before delivery `after` (exclusive) when
+    /// given, with the given status when given.
+    fn list_endpoint_deliveries(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        status: Option<DeliveryStatus>,
+        limit: usize,
+        after: Option<&str>,
+    ) -> impl Future<Output = Result<DeliveryPage, StoreError>> + Send;
+    /// An endpoint's failed deliveries created from `since` to `until` (epoch ms, inclusive).
+    fn failed_deliveries_between(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        since: EpochMillis,
+        until: EpochMillis,
+    ) -> impl Future<Output = Result<Vec<DeliveryRecord>, StoreError>> + Send;
+    /// Puts a failed delivery back to pending with its schedule restarted (Conflict unless it
+    /// is failed).
+    fn restart_delivery(
+        &self,
+        delivery: &DeliveryRecord,
+        now: EpochMillis,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Ends a pending delivery without an attempt (its endpoint was deleted, say).
     fn fail_delivery(
@@ -131,6 +232,12 @@ pub enum QueueError {
     NotEnqueued { failed: Vec<String>, reason: String },
     #[error("queue unavailable: {0}")]
     Unavailable(String),
+}
+
+/// Moves what the dead-letter queue holds back to the delivery queue.
+pub trait Redrive: Send + Sync {
+    /// Returns how many messages were moved.
+    fn redrive(&self) -> impl Future<Output = Result<usize, QueueError>> + Send;
 }
 
 pub trait DeliveryQueue: Send + Sync {

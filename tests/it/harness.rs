@@ -19,7 +19,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use shared::address_policy::AddressPolicy;
 use shared::dynamo::DynamoStore;
-use shared::queue::SqsQueue;
+use shared::queue::{SqsQueue, SqsRedrive};
 use shared::sender::HttpSender;
 
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
@@ -127,7 +127,7 @@ impl Invoke for InProcess {
 
 pub struct Stack {
     pub resources: Provisioned,
-    pub app: App<DynamoStore, SqsQueue>,
+    pub app: App<DynamoStore, SqsQueue, SqsRedrive>,
     pub worker: Arc<TestWorker>,
     pub sqs: aws_sdk_sqs::Client,
     poller: Option<tokio::task::JoinHandle<()>>,
@@ -157,12 +157,19 @@ impl Stack {
         let config = IngestConfig {
             table_name: resources.table_name.clone(),
             queue_url: resources.queue_url.clone(),
+            dlq_url: resources.dlq_url.clone(),
             admin_key_sha256: hex::encode(Sha256::digest(ADMIN_KEY)).into(),
             address_policy: policy.clone(),
             https_only: false,
             max_payload_bytes: 256 * 1024,
         };
-        let app = App::new(store.clone(), queue.clone(), config);
+        let redrive = SqsRedrive::new(
+            aws_sdk_sqs::Client::new(&aws),
+            &resources.dlq_url,
+            &resources.queue_url,
+            Duration::from_secs(20),
+        );
+        let app = App::new(store.clone(), queue.clone(), redrive, config);
         let worker = Arc::new(Worker::new(
             store,
             queue,

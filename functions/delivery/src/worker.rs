@@ -218,12 +218,14 @@ where
             Ok(None) => return Action::Poison("no such delivery".into()),
             Err(e) => return Action::Transient(e.to_string()),
         };
-        if delivery.status != DeliveryStatus::Pending {
+        let manual = message.manual;
+        if delivery.status != DeliveryStatus::Pending && !manual {
             info!(status = ?delivery.status, "delivery already final; message acknowledged without an attempt");
             return Action::Ack;
         }
         let now = now_millis();
         if let Some(next) = delivery.next_attempt_at
+            && !manual
             && next > now + DUE_TOLERANCE_MS
         {
             return Action::Hide(ceil_seconds(next - now));
@@ -235,6 +237,10 @@ where
         }
         let target = match self.resolve(&delivery).await {
             Ok(Resolved::Target(t)) => t,
+            Ok(Resolved::Ended(reason)) if manual => {
+                warn!(%reason, "manual attempt not made");
+                return Action::Ack;
+            }
             Ok(Resolved::Ended(reason)) => {
                 return match self
                     .store
@@ -266,6 +272,7 @@ where
                 &self.instance,
                 now,
                 now + timeout_ms + LEASE_SLACK_MS,
+                manual,
             )
             .await
         {
@@ -282,8 +289,24 @@ where
         tracing::Span::current().record("attempt", number);
         let started = now_millis();
         let result = self.attempt(&message, &target, started, timeout_ms).await;
-        let decision = decide(&result, number, &target.settings, rand::random::<f64>());
+        // The schedule restarts after a recovery: its position counts from `retry_base`.
+        let position = number.saturating_sub(delivery.retry_base);
+        let decision = if manual {
+            // A manual attempt changes nothing of the schedule: a success delivers, a failure
+            // leaves the delivery as it was (pending with its next attempt, or failed).
+            match result.outcome {
+                Outcome::Delivered => Decision::Delivered,
+                _ => Decision::Unchanged,
+            }
+        } else {
+            decide(&result, position, &target.settings, rand::random::<f64>())
+        };
         let update = match &decision {
+            Decision::Unchanged => DeliveryUpdate {
+                status: delivery.status,
+                next_attempt_at: delivery.next_attempt_at,
+                last_error: result.error.clone().or(delivery.last_error.clone()),
+            },
             Decision::Delivered => DeliveryUpdate {
                 status: DeliveryStatus::Delivered,
                 next_attempt_at: None,
@@ -318,7 +341,7 @@ where
             outcome: result.outcome,
             error: result.error.clone(),
             response_excerpt: result.response_excerpt.clone(),
-            manual: false,
+            manual,
         };
         info!(outcome = ?result.outcome, status_code = result.status_code, duration_ms = result.duration_ms, decision = ?decision, "attempt made");
         match self
@@ -334,7 +357,7 @@ where
             Err(e) => return Action::Transient(format!("attempt made but not recorded: {e}")),
         }
         match decision {
-            Decision::Delivered | Decision::GiveUp(_) => Action::Ack,
+            Decision::Delivered | Decision::GiveUp(_) | Decision::Unchanged => Action::Ack,
             Decision::RetryAfter(secs) => Action::Hide(secs),
         }
     }
@@ -406,7 +429,7 @@ where
         Ok(Resolved::Target(Target {
             url: endpoint.url.clone(),
             settings: base.overlay(&endpoint.settings),
-            secrets: vec![endpoint.secret.clone()],
+            secrets: endpoint.signing_secrets(now_millis()),
         }))
     }
 

@@ -65,6 +65,12 @@ impl EndpointStore for FakeStore {
     async fn create_endpoint(&self, _: &Endpoint, _: u32) -> Result<(), StoreError> {
         unreachable!()
     }
+    async fn update_endpoint(&self, _: &Endpoint, _: EpochMillis) -> Result<(), StoreError> {
+        unreachable!()
+    }
+    async fn delete_endpoint(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        unreachable!()
+    }
 }
 
 impl DeliveryStore for FakeStore {
@@ -81,12 +87,16 @@ impl DeliveryStore for FakeStore {
         owner: &str,
         now: EpochMillis,
         until: EpochMillis,
+        manual: bool,
     ) -> Result<(), StoreError> {
         self.check()?;
         let mut all = self.deliveries.lock().unwrap();
         let cur = all.get_mut(&d.id).ok_or(StoreError::Conflict)?;
         let free = cur.lease_until.is_none_or(|l| l < now);
-        if cur.status != DeliveryStatus::Pending || cur.attempt_count != d.attempt_count || !free {
+        if (cur.status != DeliveryStatus::Pending && !manual)
+            || cur.attempt_count != d.attempt_count
+            || !free
+        {
             return Err(StoreError::Conflict);
         }
         cur.lease_until = Some(until);
@@ -106,6 +116,9 @@ impl DeliveryStore for FakeStore {
         if cur.lease_owner.as_deref() != Some(owner) || cur.attempt_count + 1 != a.number {
             return Err(StoreError::Conflict);
         }
+        if a.manual {
+            cur.retry_base += 1;
+        }
         cur.attempt_count = a.number;
         cur.status = u.status;
         cur.next_attempt_at = u.next_attempt_at;
@@ -114,6 +127,28 @@ impl DeliveryStore for FakeStore {
         cur.lease_until = None;
         self.attempts.lock().unwrap().push(a.clone());
         Ok(())
+    }
+    async fn list_endpoint_deliveries(
+        &self,
+        _: &str,
+        _: &str,
+        _: Option<DeliveryStatus>,
+        _: usize,
+        _: Option<&str>,
+    ) -> Result<shared::store::DeliveryPage, StoreError> {
+        unreachable!()
+    }
+    async fn failed_deliveries_between(
+        &self,
+        _: &str,
+        _: &str,
+        _: EpochMillis,
+        _: EpochMillis,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        unreachable!()
+    }
+    async fn restart_delivery(&self, _: &DeliveryRecord, _: EpochMillis) -> Result<(), StoreError> {
+        unreachable!()
     }
     async fn fail_delivery(
         &self,
@@ -184,6 +219,7 @@ fn worker(status: u16) -> TestWorker {
             description: None,
             enabled: true,
             secret: Secret::generate(),
+            previous_secrets: Vec::new(),
             settings: SettingsPatch {
                 retry_schedule_seconds: Some(vec![10, 72_000]),
                 ..Default::default()
@@ -215,6 +251,7 @@ fn add_delivery(w: &TestWorker, id: &str, f: impl FnOnce(&mut DeliveryRecord)) {
         url: "https://example.com/hook".into(),
         status: DeliveryStatus::Pending,
         attempt_count: 0,
+        retry_base: 0,
         next_attempt_at: None,
         last_error: None,
         lease_until: None,
@@ -244,6 +281,7 @@ fn body_for(delivery_id: &str) -> String {
         event_id: "evt_1".into(),
         event_type: "job.completed".into(),
         payload: RawValue::from_string(r#"{"a":1}"#.into()).unwrap(),
+        manual: false,
     })
     .unwrap()
 }

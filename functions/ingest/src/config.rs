@@ -11,6 +11,8 @@ pub struct ConfigError(pub String);
 pub struct IngestConfig {
     pub table_name: String,
     pub queue_url: String,
+    /// The dead-letter queue, for `POST /v1/admin/dlq/redrive`.
+    pub dlq_url: String,
     /// SHA-256 (hex) of the deployment's admin key; the key itself is never configured.
     pub admin_key_sha256: SecretString,
     pub address_policy: AddressPolicy,
@@ -57,6 +59,7 @@ impl IngestConfig {
         Ok(Self {
             table_name: required("TABLE_NAME")?,
             queue_url: required("QUEUE_URL")?,
+            dlq_url: required("DLQ_URL")?,
             admin_key_sha256: SecretString::from(admin),
             address_policy: AddressPolicy::with_allowlist(allow),
             https_only,

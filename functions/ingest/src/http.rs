@@ -32,6 +32,14 @@ impl ApiResponse {
         }
     }
 
+    /// A response without a body (204).
+    pub fn empty(status: u16) -> Self {
+        Self {
+            status,
+            body: String::new(),
+        }
+    }
+
     /// A response whose body is already JSON text (keeps stored payload bytes as they are).
     pub fn raw_json(status: u16, body: String) -> Self {
         Self { status, body }

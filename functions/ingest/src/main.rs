@@ -8,16 +8,25 @@ use ingest::config::IngestConfig;
 use ingest::http::ApiRequest;
 use lambda_runtime::{LambdaEvent, service_fn};
 use shared::dynamo::DynamoStore;
-use shared::queue::SqsQueue;
+use shared::queue::{SqsQueue, SqsRedrive};
+use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let config = IngestConfig::from_env()?;
     let aws = shared::aws::load_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
     let app = Arc::new(App::new(
         DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name),
-        SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &config.queue_url),
+        SqsQueue::new(sqs.clone(), &config.queue_url),
+        // Within the function's 29 s timeout; the caller calls again for the rest.
+        SqsRedrive::new(
+            sqs,
+            &config.dlq_url,
+            &config.queue_url,
+            Duration::from_secs(20),
+        ),
         config,
     ));
     lambda_runtime::run(service_fn(

@@ -7,15 +7,15 @@ use serde::Deserialize;
 use shared::clock::now_millis;
 use shared::event_type::EventTypePattern;
 use shared::ids::IdKind;
-use shared::model::Endpoint;
+use shared::model::{Endpoint, PreviousSecret, Tenant};
 use shared::secret::Secret;
 use shared::settings::{DeliverySettings, RetryOn, SettingsPatch, SignatureScheme};
-use shared::store::{DeliveryQueue, Ping, StoreError};
+use shared::store::{Redrive, StoreError};
 use shared::url_rules::check_receiver_url;
 
 use super::tenants::load as load_tenant;
 use super::views::EndpointView;
-use crate::app::{App, Principal, Store, authorize};
+use crate::app::{App, Principal, Queue, Store, authorize};
 use crate::error::{ApiError, parse_body};
 use crate::http::ApiResponse;
 
@@ -36,8 +36,8 @@ struct CreateEndpoint {
     headers: Option<BTreeMap<String, String>>,
 }
 
-pub async fn create<S: Store, Q: DeliveryQueue + Ping>(
-    app: &App<S, Q>,
+pub async fn create<S: Store, Q: Queue, R: Redrive>(
+    app: &App<S, Q, R>,
     principal: &Principal,
     tenant_id: &str,
     body: &[u8],
@@ -45,55 +45,30 @@ pub async fn create<S: Store, Q: DeliveryQueue + Ping>(
     authorize(principal, tenant_id)?;
     let req: CreateEndpoint = parse_body(body)?;
     let tenant = load_tenant(app, tenant_id).await?;
-    let https_only = tenant.https_only || app.config.https_only;
-    let url = check_receiver_url(&req.url, https_only, &app.config.address_policy)
-        .map_err(|e| ApiError::invalid("url", e.to_string()))?;
-    check_event_types(&req.event_types)?;
-    if let Some(d) = &req.description
-        && d.chars().count() > 1024
-    {
-        return Err(ApiError::invalid(
-            "description",
-            "must be at most 1024 characters",
-        ));
-    }
-    let settings = SettingsPatch {
-        retry_schedule_seconds: req.retry_schedule_seconds,
-        retry_on: req.retry_on,
-        timeout_seconds: req.timeout_seconds,
-        signature: req.signature,
-        headers: req.headers,
-    };
-    settings
-        .validate("")
-        .map_err(|e| ApiError::invalid(e.field, e.message))?;
-    let resolved = DeliverySettings::defaults()
-        .overlay(&tenant.defaults)
-        .overlay(&settings);
-    resolved
-        .validate()
-        .map_err(|e| ApiError::invalid(e.field, e.message))?;
-    let secret = match req.secret {
-        Some(s) => {
-            Secret::validate(&s, resolved.signature.is_standard())
-                .map_err(|m| ApiError::invalid("secret", m))?;
-            Secret::from_string(s)
-        }
-        None => Secret::generate(),
-    };
     let now = now_millis();
-    let endpoint = Endpoint {
+    let mut endpoint = Endpoint {
         id: IdKind::Endpoint.generate(),
         tenant_id: tenant.id.clone(),
-        url: url.to_string(),
+        url: req.url,
         event_types: req.event_types,
         description: req.description,
         enabled: req.enabled.unwrap_or(true),
-        secret,
-        settings,
+        secret: Secret::generate(),
+        previous_secrets: Vec::new(),
+        settings: SettingsPatch {
+            retry_schedule_seconds: req.retry_schedule_seconds,
+            retry_on: req.retry_on,
+            timeout_seconds: req.timeout_seconds,
+            signature: req.signature,
+            headers: req.headers,
+        },
         created_at: now,
         updated_at: now,
     };
+    if let Some(s) = req.secret {
+        endpoint.secret = Secret::from_string(s);
+    }
+    validate(app, &tenant, &mut endpoint)?;
     match app
         .store
         .create_endpoint(&endpoint, tenant.max_endpoints)
@@ -110,6 +85,228 @@ pub async fn create<S: Store, Q: DeliveryQueue + Ping>(
         )),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Checks every field of an endpoint as it would be stored (normalising its URL), against the
+/// tenant's rules and defaults.
+fn validate<S, Q, R>(
+    app: &App<S, Q, R>,
+    tenant: &Tenant,
+    endpoint: &mut Endpoint,
+) -> Result<(), ApiError> {
+    let https_only = tenant.https_only || app.config.https_only;
+    let url = check_receiver_url(&endpoint.url, https_only, &app.config.address_policy)
+        .map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    endpoint.url = url.to_string();
+    check_event_types(&endpoint.event_types)?;
+    if endpoint
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 1024)
+    {
+        return Err(ApiError::invalid(
+            "description",
+            "must be at most 1024 characters",
+        ));
+    }
+    endpoint
+        .settings
+        .validate("")
+        .map_err(|e| ApiError::invalid(e.field, e.message))?;
+    let resolved = DeliverySettings::defaults()
+        .overlay(&tenant.defaults)
+        .overlay(&endpoint.settings);
+    resolved
+        .validate()
+        .map_err(|e| ApiError::invalid(e.field, e.message))?;
+    Secret::validate(endpoint.secret.expose(), resolved.signature.is_standard())
+        .map_err(|m| ApiError::invalid("secret", m))?;
+    Ok(())
+}
+
+/// `Some(None)` when the field is present as `null`, `Some(Some(v))` with a value, `None` absent.
+fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchEndpoint {
+    url: Option<String>,
+    event_types: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    description: Option<Option<String>>,
+    enabled: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    retry_schedule_seconds: Option<Option<Vec<u32>>>,
+    #[serde(default, deserialize_with = "present")]
+    retry_on: Option<Option<RetryOn>>,
+    #[serde(default, deserialize_with = "present")]
+    timeout_seconds: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "present")]
+    signature: Option<Option<SignatureScheme>>,
+    #[serde(default, deserialize_with = "present")]
+    headers: Option<Option<BTreeMap<String, String>>>,
+}
+
+/// `PATCH .../endpoints/{id}`: present fields change; a settings field set to `null` goes back to
+/// the tenant's default.
+pub async fn patch<S: Store, Q: Queue, R: Redrive>(
+    app: &App<S, Q, R>,
+    principal: &Principal,
+    tenant_id: &str,
+    endpoint_id: &str,
+    body: &[u8],
+) -> Result<ApiResponse, ApiError> {
+    authorize(principal, tenant_id)?;
+    let req: PatchEndpoint = parse_body(body)?;
+    let tenant = load_tenant(app, tenant_id).await?;
+    let existing = load(app, tenant_id, endpoint_id).await?;
+    let mut endpoint = existing.clone();
+    if let Some(url) = req.url {
+        endpoint.url = url;
+    }
+    if let Some(types) = req.event_types {
+        endpoint.event_types = types;
+    }
+    if let Some(d) = req.description {
+        endpoint.description = d;
+    }
+    if let Some(e) = req.enabled {
+        endpoint.enabled = e;
+    }
+    let s = &mut endpoint.settings;
+    if let Some(v) = req.retry_schedule_seconds {
+        s.retry_schedule_seconds = v;
+    }
+    if let Some(v) = req.retry_on {
+        s.retry_on = v;
+    }
+    if let Some(v) = req.timeout_seconds {
+        s.timeout_seconds = v;
+    }
+    if let Some(v) = req.signature {
+        s.signature = v;
+    }
+    if let Some(v) = req.headers {
+        s.headers = v;
+    }
+    validate(app, &tenant, &mut endpoint)?;
+    endpoint.updated_at = now_millis().max(existing.updated_at + 1);
+    save(app, &endpoint, existing.updated_at).await?;
+    Ok(ApiResponse::json(200, &EndpointView::new(&endpoint)))
+}
+
+async fn save<S: Store, Q, R>(
+    app: &App<S, Q, R>,
+    endpoint: &Endpoint,
+    expected: i64,
+) -> Result<(), ApiError> {
+    match app.store.update_endpoint(endpoint, expected).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict) => Err(ApiError::new(
+            409,
+            "conflict",
+            "The endpoint changed or was deleted while this request ran; read it again.",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn delete<S: Store, Q: Queue, R: Redrive>(
+    app: &App<S, Q, R>,
+    principal: &Principal,
+    tenant_id: &str,
+    endpoint_id: &str,
+) -> Result<ApiResponse, ApiError> {
+    authorize(principal, tenant_id)?;
+    load(app, tenant_id, endpoint_id).await?;
+    match app.store.delete_endpoint(tenant_id, endpoint_id).await {
+        Ok(()) => Ok(ApiResponse::empty(204)),
+        Err(StoreError::Conflict) => Err(ApiError::not_found("endpoint")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotateSecret {
+    grace_period_seconds: Option<u32>,
+    secret: Option<String>,
+}
+
+/// Longest grace period: a week.
+const MAX_GRACE_SECONDS: u32 = 7 * 86_400;
+/// Rotated-out secrets kept signing at once, at most.
+const MAX_PREVIOUS_SECRETS: usize = 5;
+
+/// `POST .../endpoints/{id}/rotate-secret`: a new secret; the old one keeps signing (Standard
+/// Webhooks carries both signatures) until the grace period ends.
+pub async fn rotate_secret<S: Store, Q: Queue, R: Redrive>(
+    app: &App<S, Q, R>,
+    principal: &Principal,
+    tenant_id: &str,
+    endpoint_id: &str,
+    body: &[u8],
+) -> Result<ApiResponse, ApiError> {
+    authorize(principal, tenant_id)?;
+    let req: RotateSecret = if body.iter().all(u8::is_ascii_whitespace) {
+        RotateSecret::default()
+    } else {
+        parse_body(body)?
+    };
+    let grace = req.grace_period_seconds.unwrap_or(86_400);
+    if grace > MAX_GRACE_SECONDS {
+        return Err(ApiError::invalid(
+            "grace_period_seconds",
+            "must be at most 604800 (7 days)",
+        ));
+    }
+    let tenant = load_tenant(app, tenant_id).await?;
+    let existing = load(app, tenant_id, endpoint_id).await?;
+    let now = now_millis();
+    let mut endpoint = existing.clone();
+    endpoint.secret = match req.secret {
+        Some(s) => Secret::from_string(s),
+        None => Secret::generate(),
+    };
+    let mut previous: Vec<PreviousSecret> = Vec::new();
+    if grace > 0 {
+        previous.push(PreviousSecret {
+            secret: existing.secret.clone(),
+            expires_at: now + i64::from(grace) * 1000,
+        });
+    }
+    previous.extend(
+        existing
+            .previous_secrets
+            .iter()
+            .filter(|p| p.expires_at > now)
+            .cloned(),
+    );
+    previous.truncate(MAX_PREVIOUS_SECRETS);
+    endpoint.previous_secrets = previous;
+    validate(app, &tenant, &mut endpoint)?;
+    endpoint.updated_at = now.max(existing.updated_at + 1);
+    save(app, &endpoint, existing.updated_at).await?;
+    Ok(ApiResponse::json(200, &EndpointView::new(&endpoint)))
+}
+
+/// The endpoint, or 404.
+pub async fn load<S: Store, Q, R>(
+    app: &App<S, Q, R>,
+    tenant_id: &str,
+    endpoint_id: &str,
+) -> Result<Endpoint, ApiError> {
+    if !IdKind::Endpoint.is_valid(endpoint_id) || !super::valid_tenant_id(tenant_id) {
+        return Err(ApiError::not_found("endpoint"));
+    }
+    app.store
+        .get_endpoint(tenant_id, endpoint_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("endpoint"))
 }
 
 fn check_event_types(types: &[String]) -> Result<(), ApiError> {
@@ -132,8 +329,8 @@ fn check_event_types(types: &[String]) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub async fn list<S: Store, Q: DeliveryQueue + Ping>(
-    app: &App<S, Q>,
+pub async fn list<S: Store, Q: Queue, R: Redrive>(
+    app: &App<S, Q, R>,
     principal: &Principal,
     tenant_id: &str,
 ) -> Result<ApiResponse, ApiError> {
@@ -144,20 +341,13 @@ pub async fn list<S: Store, Q: DeliveryQueue + Ping>(
     Ok(ApiResponse::json(200, &serde_json::json!({ "data": data })))
 }
 
-pub async fn get<S: Store, Q: DeliveryQueue + Ping>(
-    app: &App<S, Q>,
+pub async fn get<S: Store, Q: Queue, R: Redrive>(
+    app: &App<S, Q, R>,
     principal: &Principal,
     tenant_id: &str,
     endpoint_id: &str,
 ) -> Result<ApiResponse, ApiError> {
     authorize(principal, tenant_id)?;
-    if !IdKind::Endpoint.is_valid(endpoint_id) || !super::valid_tenant_id(tenant_id) {
-        return Err(ApiError::not_found("endpoint"));
-    }
-    let endpoint = app
-        .store
-        .get_endpoint(tenant_id, endpoint_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("endpoint"))?;
+    let endpoint = load(app, tenant_id, endpoint_id).await?;
     Ok(ApiResponse::json(200, &EndpointView::new(&endpoint)))
 }

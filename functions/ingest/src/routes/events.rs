@@ -6,13 +6,15 @@ use serde_json::value::RawValue;
 use shared::clock::now_millis;
 use shared::event_type::{EventType, any_matches};
 use shared::ids::IdKind;
-use shared::model::{DeliveryMessage, DeliveryRecord, DeliveryStatus, EventRecord};
-use shared::store::{DeliveryQueue, OutgoingMessage, Ping, QueueError};
+use shared::model::{
+    DeliveryMessage, DeliveryRecord, DeliveryStatus, EventRecord, IdempotencyRecord, Tenant,
+};
+use shared::store::{IdempotencyClaim, OutgoingMessage, QueueError, Redrive};
 use shared::url_rules::check_receiver_url;
 
 use super::tenants::load as load_tenant;
 use super::views::{AcceptedEvent, DeliveryRef, EventView};
-use crate::app::{App, Principal, Store, authorize};
+use crate::app::{App, Principal, Queue, Store, authorize};
 use crate::error::{ApiError, parse_body};
 use crate::http::ApiResponse;
 
@@ -31,8 +33,8 @@ struct CreateEvent {
     metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-pub async fn create<S: Store, Q: DeliveryQueue + Ping>(
-    app: &App<S, Q>,
+pub async fn create<S: Store, Q: Queue, R: Redrive>(
+    app: &App<S, Q, R>,
     principal: &Principal,
     tenant_id: &str,
     body: &[u8],
@@ -51,11 +53,11 @@ pub async fn create<S: Store, Q: DeliveryQueue + Ping>(
     let req: CreateEvent = parse_body(body)?;
     let event_type =
         EventType::parse(&req.event_type).map_err(|m| ApiError::invalid("event_type", m))?;
-    let payload = req.payload.get();
-    if !payload.starts_with('{') {
+    let payload_text = req.payload.get();
+    if !payload_text.starts_with('{') {
         return Err(ApiError::invalid("payload", "must be a JSON object"));
     }
-    if payload.len() > max {
+    if payload_text.len() > max {
         return Err(ApiError::too_large(
             "payload",
             format!("The payload must be at most {max} bytes."),
@@ -93,14 +95,118 @@ pub async fn create<S: Store, Q: DeliveryQueue + Ping>(
         None => None,
     };
 
+    let Some(key) = req.id.clone() else {
+        return accept(
+            app,
+            &tenant,
+            &event_type,
+            &req.payload,
+            req.metadata,
+            None,
+            one_off,
+        )
+        .await;
+    };
+    // Idempotency: the first request within 24 h does the work; repeats get its answer.
+    for _ in 0..3 {
+        match app
+            .store
+            .claim_idempotency(&tenant.id, &key, now_millis())
+            .await?
+        {
+            IdempotencyClaim::Claimed => {
+                let result = accept(
+                    app,
+                    &tenant,
+                    &event_type,
+                    &req.payload,
+                    req.metadata.clone(),
+                    Some(key.clone()),
+                    one_off.clone(),
+                )
+                .await;
+                match &result {
+                    Ok(response) => {
+                        if let Err(e) = app
+                            .store
+                            .complete_idempotency(&tenant.id, &key, &response.body)
+                            .await
+                        {
+                            tracing::error!(error = %e, "event accepted but its idempotency record not completed");
+                        }
+                    }
+                    Err(_) => {
+                        if let Err(e) = app.store.release_idempotency(&tenant.id, &key).await {
+                            tracing::error!(error = %e, "idempotency key not released after a failure");
+                        }
+                    }
+                }
+                return result;
+            }
+            IdempotencyClaim::Existing(record) => {
+                if let Some(first) = wait_for_first(app, &tenant.id, &key, record).await? {
+                    return Ok(ApiResponse::raw_json(200, first));
+                }
+                // The first request failed and let the key go: claim it again.
+            }
+        }
+    }
+    Err(ApiError::new(
+        409,
+        "conflict",
+        "Requests with this id keep failing; try again.",
+    ))
+}
+
+/// How long a repeat waits for the first request with the same id to finish.
+const IDEMPOTENCY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The first request's answer, once it has one; None if it failed and released the key.
+async fn wait_for_first<S: Store, Q, R>(
+    app: &App<S, Q, R>,
+    tenant_id: &str,
+    key: &str,
+    mut record: IdempotencyRecord,
+) -> Result<Option<String>, ApiError> {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(first) = record.response {
+            return Ok(Some(first));
+        }
+        if started.elapsed() > IDEMPOTENCY_WAIT {
+            return Err(ApiError::new(
+                409,
+                "request_in_progress",
+                "A request with this id is still being processed; try again shortly.",
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        match app.store.get_idempotency(tenant_id, key).await? {
+            Some(r) => record = r,
+            None => return Ok(None),
+        }
+    }
+}
+
+/// Records the event and its deliveries, enqueues them, and answers 202.
+#[allow(clippy::too_many_arguments)]
+async fn accept<S: Store, Q: Queue, R: Redrive>(
+    app: &App<S, Q, R>,
+    tenant: &Tenant,
+    event_type: &EventType,
+    payload: &RawValue,
+    metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    idempotency_key: Option<String>,
+    one_off: Option<url::Url>,
+) -> Result<ApiResponse, ApiError> {
     let now = now_millis();
     let event = EventRecord {
         id: IdKind::Event.generate(),
         tenant_id: tenant.id.clone(),
         event_type: event_type.to_string(),
-        payload: payload.to_owned(),
-        metadata: req.metadata,
-        idempotency_key: req.id,
+        payload: payload.get().to_owned(),
+        metadata,
+        idempotency_key,
         created_at: now,
     };
     let endpoints = app.store.list_endpoints(&tenant.id).await?;
@@ -117,12 +223,13 @@ pub async fn create<S: Store, Q: DeliveryQueue + Ping>(
         last_error: None,
         lease_until: None,
         lease_owner: None,
+        retry_base: 0,
         created_at: now,
         updated_at: now,
     };
     let mut deliveries: Vec<DeliveryRecord> = endpoints
         .iter()
-        .filter(|ep| ep.enabled && any_matches(&ep.event_types, &event_type))
+        .filter(|ep| ep.enabled && any_matches(&ep.event_types, event_type))
         .map(|ep| new_delivery(Some(ep.id.clone()), ep.url.clone()))
         .collect();
     if let Some(url) = one_off {
@@ -132,24 +239,7 @@ pub async fn create<S: Store, Q: DeliveryQueue + Ping>(
     app.store.put_event(&event, &deliveries).await?;
     let messages = deliveries
         .iter()
-        .map(|d| {
-            let message = DeliveryMessage {
-                v: DeliveryMessage::VERSION,
-                tenant_id: d.tenant_id.clone(),
-                delivery_id: d.id.clone(),
-                event_id: d.event_id.clone(),
-                event_type: d.event_type.clone(),
-                payload: req.payload.clone(),
-            };
-            serde_json::to_string(&message)
-                .map(|body| OutgoingMessage {
-                    id: d.id.clone(),
-                    body,
-                })
-                .map_err(|_| {
-                    ApiError::new(500, "internal", "A delivery message could not be encoded.")
-                })
-        })
+        .map(|d| delivery_message(d, payload, false))
         .collect::<Result<Vec<_>, _>>()?;
     if let Err(e) = app.queue.send(&messages).await {
         return Err(not_enqueued(app, &deliveries, e, now).await);
@@ -171,10 +261,38 @@ pub async fn create<S: Store, Q: DeliveryQueue + Ping>(
     Ok(ApiResponse::json(202, &accepted))
 }
 
+/// The queue message of one delivery.
+pub fn delivery_message(
+    d: &DeliveryRecord,
+    payload: &RawValue,
+    manual: bool,
+) -> Result<OutgoingMessage, ApiError> {
+    let message = DeliveryMessage {
+        v: DeliveryMessage::VERSION,
+        tenant_id: d.tenant_id.clone(),
+        delivery_id: d.id.clone(),
+        event_id: d.event_id.clone(),
+        event_type: d.event_type.clone(),
+        payload: payload.to_owned(),
+        manual,
+    };
+    serde_json::to_string(&message)
+        .map(|body| OutgoingMessage {
+            id: d.id.clone(),
+            body,
+        })
+        .map_err(|_| ApiError::new(500, "internal", "A delivery message could not be encoded."))
+}
+
+pub fn enqueue_error(e: QueueError) -> ApiError {
+    tracing::error!(error = %e, "enqueue failed");
+    ApiError::unavailable("The delivery queue is unavailable; try again.")
+}
+
 /// Some deliveries could not be enqueued even after retries: they are recorded as failed (so the
 /// log never shows a pending delivery that nothing will attempt), and the caller gets a 503.
-async fn not_enqueued<S: Store, Q>(
-    app: &App<S, Q>,
+async fn not_enqueued<S: Store, Q, R>(
+    app: &App<S, Q, R>,
     deliveries: &[DeliveryRecord],
     error: QueueError,
     now: i64,
@@ -201,8 +319,8 @@ async fn not_enqueued<S: Store, Q>(
     ))
 }
 
-pub async fn get<S: Store, Q: DeliveryQueue + Ping>(
-    app: &App<S, Q>,
+pub async fn get<S: Store, Q: Queue, R: Redrive>(
+    app: &App<S, Q, R>,
     principal: &Principal,
     tenant_id: &str,
     event_id: &str,

@@ -1,18 +1,46 @@
 //! One module per API resource.
 
+pub mod admin;
+pub mod api_keys;
 pub mod deliveries;
 pub mod endpoints;
 pub mod events;
+pub mod openapi;
 pub mod tenants;
 pub mod views;
 
 use serde_json::json;
-use shared::store::{DeliveryQueue, Ping};
+use shared::store::Redrive;
 
-use crate::app::{App, Store};
+use crate::app::{App, Queue, Store};
+
+/// Paths the API serves (with any method), to tell 405 from 404.
+pub fn is_known_path(path: &[&str]) -> bool {
+    matches!(
+        path,
+        ["v1", "admin", "dlq", "redrive"]
+            | ["v1", "tenants", _]
+            | ["v1", "tenants", _, "api-keys"]
+            | ["v1", "tenants", _, "api-keys", _]
+            | ["v1", "tenants", _, "endpoints"]
+            | ["v1", "tenants", _, "endpoints", _]
+            | [
+                "v1",
+                "tenants",
+                _,
+                "endpoints",
+                _,
+                "rotate-secret" | "deliveries" | "recover"
+            ]
+            | ["v1", "tenants", _, "events"]
+            | ["v1", "tenants", _, "events", _]
+            | ["v1", "tenants", _, "deliveries", _]
+            | ["v1", "tenants", _, "deliveries", _, "retry"]
+    )
+}
 use crate::http::ApiResponse;
 
-pub async fn health<S: Store, Q: DeliveryQueue + Ping>(app: &App<S, Q>) -> ApiResponse {
+pub async fn health<S: Store, Q: Queue, R: Redrive>(app: &App<S, Q, R>) -> ApiResponse {
     let (table, queue) = futures::join!(app.store.ping(), app.queue.ping());
     let ok = table.is_ok() && queue.is_ok();
     if let Err(e) = &table {

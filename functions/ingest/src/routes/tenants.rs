@@ -6,11 +6,11 @@ use shared::clock::now_millis;
 use shared::model::{DEFAULT_MAX_ENDPOINTS, Tenant};
 use shared::secret::Secret;
 use shared::settings::{DeliverySettings, SettingsPatch};
-use shared::store::{DeliveryQueue, Ping, StoreError};
+use shared::store::{Redrive, StoreError};
 
 use super::valid_tenant_id;
 use super::views::TenantView;
-use crate::app::{App, Principal, Store, authorize};
+use crate::app::{App, Principal, Queue, Store, authorize};
 use crate::error::{ApiError, parse_body};
 use crate::http::ApiResponse;
 
@@ -23,15 +23,13 @@ struct PutTenant {
     https_only: Option<bool>,
 }
 
-pub async fn put<S: Store, Q: DeliveryQueue + Ping>(
-    app: &App<S, Q>,
+pub async fn put<S: Store, Q: Queue, R: Redrive>(
+    app: &App<S, Q, R>,
     principal: &Principal,
     tenant_id: &str,
     body: &[u8],
 ) -> Result<ApiResponse, ApiError> {
-    if principal != &Principal::Admin {
-        return Err(ApiError::not_found("tenant"));
-    }
+    crate::app::admin_only(principal, Some(tenant_id))?;
     if !valid_tenant_id(tenant_id) {
         return Err(ApiError::invalid(
             "tenant_id",
@@ -98,8 +96,8 @@ pub async fn put<S: Store, Q: DeliveryQueue + Ping>(
     ))
 }
 
-pub async fn get<S: Store, Q: DeliveryQueue + Ping>(
-    app: &App<S, Q>,
+pub async fn get<S: Store, Q: Queue, R: Redrive>(
+    app: &App<S, Q, R>,
     principal: &Principal,
     tenant_id: &str,
 ) -> Result<ApiResponse, ApiError> {
@@ -109,7 +107,7 @@ pub async fn get<S: Store, Q: DeliveryQueue + Ping>(
 }
 
 /// The tenant, or 404.
-pub async fn load<S: Store, Q>(app: &App<S, Q>, tenant_id: &str) -> Result<Tenant, ApiError> {
+pub async fn load<S: Store, Q, R>(app: &App<S, Q, R>, tenant_id: &str) -> Result<Tenant, ApiError> {
     if !valid_tenant_id(tenant_id) {
         return Err(ApiError::not_found("tenant"));
     }
