@@ -220,10 +220,27 @@ impl Stack {
         self.call_raw(method, path, raw.as_deref(), key).await
     }
 
+    /// An admin call with a query string.
+    pub async fn call_query(&self, method: &str, path: &str, query: &str) -> (u16, Value) {
+        self.request(method, path, query, None, Some(ADMIN_KEY))
+            .await
+    }
+
     pub async fn call_raw(
         &self,
         method: &str,
         path: &str,
+        body: Option<&str>,
+        key: Option<&str>,
+    ) -> (u16, Value) {
+        self.request(method, path, "", body, key).await
+    }
+
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        query: &str,
         body: Option<&str>,
         key: Option<&str>,
     ) -> (u16, Value) {
@@ -236,7 +253,7 @@ impl Stack {
             "version": "2.0",
             "routeKey": "ANY /{proxy+}",
             "rawPath": path,
-            "rawQueryString": "",
+            "rawQueryString": query,
             "headers": headers,
             "requestContext": {
                 "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "it"},

@@ -7,5 +7,7 @@
 mod api;
 mod delivery_path;
 mod harness;
+mod product_api;
 mod receiver;
+mod recipes;
 mod signatures;

@@ -109,6 +109,11 @@ impl TestReceiver {
         self.state.lock().unwrap().received.clone()
     }
 
+    /// Changes the answer given once the script is used up.
+    pub fn set_fallback(&self, reply: Reply) {
+        self.state.lock().unwrap().fallback = Some(reply);
+    }
+
     pub fn count(&self) -> usize {
         self.state.lock().unwrap().received.len()
     }

@@ -24,7 +24,7 @@ fn wait_for(rx: &TestReceiver, n: usize) {
     }
 }
 
-fn run_verifier(program: &str, script: &str, cases: &Value) -> Value {
+pub fn run_verifier(program: &str, script: &str, cases: &Value) -> Value {
     let file = std::env::temp_dir().join(format!("hookrelay-sig-{}.json", ulid::Ulid::new()));
     std::fs::write(&file, cases.to_string()).unwrap();
     let out = Command::new(program)
