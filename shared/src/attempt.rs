@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::settings::{DeliverySettings, RetryOn};
 
 /// The class of an attempt's result, as the delivery log shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Delivered,

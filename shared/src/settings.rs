@@ -31,7 +31,7 @@ pub const RESERVED_HEADERS: &[&str] = &[
     "webhook-signature",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RetryOn {
     /// Every failed attempt is retried.
@@ -41,7 +41,7 @@ pub enum RetryOn {
 }
 
 /// How a delivery is signed. See API.md.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "scheme", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum SignatureScheme {
     StandardWebhooks,
@@ -81,7 +81,7 @@ pub struct DeliverySettings {
 }
 
 /// A partial set of settings (tenant defaults, endpoint overrides); absent fields inherit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -3,6 +3,8 @@
 
 use serde_json::json;
 
+use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
+
 use crate::harness::{ADMIN_KEY, Stack};
 
 fn code(v: &serde_json::Value) -> &str {
@@ -283,11 +285,68 @@ async fn base64_bodies_of_function_urls_are_decoded() {
         "body": body,
         "isBase64Encoded": true
     });
-    let event = serde_json::from_value(event).unwrap();
+    let event_json = event;
+    let event: ApiGatewayV2httpRequest = serde_json::from_value(event_json.clone()).unwrap();
     let response = stack
         .app
         .handle(ingest::http::ApiRequest::from_apigw(event))
         .await;
     assert_eq!(response.status, 201, "{}", response.body);
     assert!(response.body.contains("\"name\":\"b64\""));
+
+    // Bytes that are not UTF-8 (API Gateway sends them base64-encoded): a clear 400.
+    let mut bad: ApiGatewayV2httpRequest = serde_json::from_value(event_json.clone()).unwrap();
+    bad.body = Some(base64::engine::general_purpose::STANDARD.encode([0xffu8, 0xfe, 0x7b]));
+    let response = stack
+        .app
+        .handle(ingest::http::ApiRequest::from_apigw(bad))
+        .await;
+    assert_eq!(response.status, 400, "{}", response.body);
+    assert!(response.body.contains("malformed_json"));
+    // A body that is not even base64: also 400, nothing else.
+    let mut garbled: ApiGatewayV2httpRequest = serde_json::from_value(event_json).unwrap();
+    garbled.body = Some("%%% not base64 %%%".into());
+    let response = stack
+        .app
+        .handle(ingest::http::ApiRequest::from_apigw(garbled))
+        .await;
+    assert_eq!(response.status, 400, "{}", response.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_operation_is_a_real_route() {
+    let stack = Stack::start_with(&[], false).await;
+    let (s, doc) = stack.call("GET", "/v1/openapi.json", None, None).await;
+    assert_eq!(s, 200);
+    assert_eq!(doc["openapi"].as_str().map(|v| &v[..3]), Some("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    let mut operations = 0;
+    for (template, item) in paths {
+        let path = template
+            .replace("{tenant_id}", "acme")
+            .replace("{endpoint_id}", "ep_01JZZZZZZZZZZZZZZZZZZZZZZZ")
+            .replace("{event_id}", "evt_01JZZZZZZZZZZZZZZZZZZZZZZZ")
+            .replace("{delivery_id}", "dlv_01JZZZZZZZZZZZZZZZZZZZZZZZ")
+            .replace("{key_id}", "key_01JZZZZZZZZZZZZZZZZZZZZZZZ");
+        for method in item.as_object().unwrap().keys() {
+            operations += 1;
+            let (s, v) = stack
+                .call(
+                    &method.to_uppercase(),
+                    &path,
+                    Some(&json!({})),
+                    Some(ADMIN_KEY),
+                )
+                .await;
+            let no_route = s == 405 || (s == 404 && v["error"]["message"] == "No such route.");
+            assert!(
+                !no_route,
+                "{method} {template} is documented but not routed: {s} {v}"
+            );
+        }
+    }
+    assert_eq!(operations, 19);
+    // And an undocumented path is not routed.
+    let (s, _) = stack.admin("GET", "/v1/tenants/acme/secrets", None).await;
+    assert_eq!(s, 404);
 }

@@ -1,7 +1,6 @@
 //! `POST /v1/admin/dlq/redrive` (admin key only): moves the DLQ's messages back to the delivery
 //! queue and says how many.
 
-use serde_json::json;
 use shared::store::Redrive;
 
 use crate::app::{App, Principal, Queue, Store, admin_only};
@@ -20,5 +19,5 @@ pub async fn redrive<S: Store, Q: Queue, R: Redrive>(
         )
     })?;
     tracing::info!(moved, "DLQ redriven");
-    Ok(ApiResponse::json(200, &json!({ "moved": moved })))
+    Ok(ApiResponse::json(200, &super::views::Moved { moved }))
 }

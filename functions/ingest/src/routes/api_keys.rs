@@ -3,7 +3,6 @@
 
 use base64::Engine;
 use rand::RngCore;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use shared::clock::{now_millis, rfc3339};
@@ -41,7 +40,12 @@ pub async fn create<S: Store, Q: Queue, R: Redrive>(
     app.store.put_api_key(&record).await?;
     Ok(ApiResponse::json(
         201,
-        &json!({"id": record.id, "key": key, "tenant_id": record.tenant_id, "created_at": rfc3339(record.created_at)}),
+        &super::views::ApiKeyCreated {
+            id: record.id,
+            key,
+            tenant_id: record.tenant_id,
+            created_at: rfc3339(record.created_at),
+        },
     ))
 }
 

@@ -130,7 +130,7 @@ pub async fn list<S: Store, Q: Queue, R: Redrive>(
             q.after.as_deref(),
         )
         .await?;
-    let data: Vec<DeliveryView<'_>> = page
+    let data: Vec<DeliveryView> = page
         .deliveries
         .iter()
         .map(|d| DeliveryView::new(d, None))
@@ -175,11 +175,11 @@ pub async fn retry<S: Store, Q: Queue, R: Redrive>(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Recover {
-    since: String,
-    until: Option<String>,
+pub struct Recover {
+    pub since: String,
+    pub until: Option<String>,
 }
 
 /// `POST .../endpoints/{id}/recover` `{"since", "until"?}` → 202 `{"requeued": n}`.
@@ -239,7 +239,7 @@ pub async fn recover<S: Store, Q: Queue, R: Redrive>(
         requeued += 1;
     }
     tracing::info!(endpoint_id, requeued, "failed deliveries recovered");
-    Ok(ApiResponse::json(202, &json!({ "requeued": requeued })))
+    Ok(ApiResponse::json(202, &super::views::Requeued { requeued }))
 }
 
 #[cfg(test)]

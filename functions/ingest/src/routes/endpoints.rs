@@ -21,19 +21,19 @@ use crate::http::ApiResponse;
 
 const MAX_EVENT_TYPES: usize = 100;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateEndpoint {
-    url: String,
-    event_types: Vec<String>,
-    description: Option<String>,
-    enabled: Option<bool>,
-    secret: Option<String>,
-    retry_schedule_seconds: Option<Vec<u32>>,
-    retry_on: Option<RetryOn>,
-    timeout_seconds: Option<u32>,
-    signature: Option<SignatureScheme>,
-    headers: Option<BTreeMap<String, String>>,
+pub struct CreateEndpoint {
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+    pub secret: Option<String>,
+    pub retry_schedule_seconds: Option<Vec<u32>>,
+    pub retry_on: Option<RetryOn>,
+    pub timeout_seconds: Option<u32>,
+    pub signature: Option<SignatureScheme>,
+    pub headers: Option<BTreeMap<String, String>>,
 }
 
 pub async fn create<S: Store, Q: Queue, R: Redrive>(
@@ -131,24 +131,24 @@ fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PatchEndpoint {
-    url: Option<String>,
-    event_types: Option<Vec<String>>,
+pub struct PatchEndpoint {
+    pub url: Option<String>,
+    pub event_types: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
-    description: Option<Option<String>>,
-    enabled: Option<bool>,
+    pub description: Option<Option<String>>,
+    pub enabled: Option<bool>,
     #[serde(default, deserialize_with = "present")]
-    retry_schedule_seconds: Option<Option<Vec<u32>>>,
+    pub retry_schedule_seconds: Option<Option<Vec<u32>>>,
     #[serde(default, deserialize_with = "present")]
-    retry_on: Option<Option<RetryOn>>,
+    pub retry_on: Option<Option<RetryOn>>,
     #[serde(default, deserialize_with = "present")]
-    timeout_seconds: Option<Option<u32>>,
+    pub timeout_seconds: Option<Option<u32>>,
     #[serde(default, deserialize_with = "present")]
-    signature: Option<Option<SignatureScheme>>,
+    pub signature: Option<Option<SignatureScheme>>,
     #[serde(default, deserialize_with = "present")]
-    headers: Option<Option<BTreeMap<String, String>>>,
+    pub headers: Option<Option<BTreeMap<String, String>>>,
 }
 
 /// `PATCH .../endpoints/{id}`: present fields change; a settings field set to `null` goes back to
@@ -230,11 +230,13 @@ pub async fn delete<S: Store, Q: Queue, R: Redrive>(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RotateSecret {
-    grace_period_seconds: Option<u32>,
-    secret: Option<String>,
+pub struct RotateSecret {
+    /// 0 to 604800; 86400 when absent.
+    pub grace_period_seconds: Option<u32>,
+    /// Bring your own new secret; generated when absent.
+    pub secret: Option<String>,
 }
 
 /// Longest grace period: a week.
@@ -337,8 +339,12 @@ pub async fn list<S: Store, Q: Queue, R: Redrive>(
     authorize(principal, tenant_id)?;
     load_tenant(app, tenant_id).await?;
     let endpoints = app.store.list_endpoints(tenant_id).await?;
-    let data: Vec<EndpointView<'_>> = endpoints.iter().map(EndpointView::new).collect();
-    Ok(ApiResponse::json(200, &serde_json::json!({ "data": data })))
+    Ok(ApiResponse::json(
+        200,
+        &super::views::EndpointList {
+            data: endpoints.iter().map(EndpointView::new).collect(),
+        },
+    ))
 }
 
 pub async fn get<S: Store, Q: Queue, R: Redrive>(

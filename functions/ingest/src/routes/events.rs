@@ -23,14 +23,16 @@ const MAX_IDEMPOTENCY_KEY: usize = 256;
 /// Room for the envelope around the payload (type, id, URL, metadata).
 const ENVELOPE_BYTES: usize = 16 * 1024;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateEvent {
-    event_type: String,
-    payload: Box<RawValue>,
-    id: Option<String>,
-    webhook_url: Option<String>,
-    metadata: Option<serde_json::Map<String, serde_json::Value>>,
+pub struct CreateEvent {
+    pub event_type: String,
+    #[schema(value_type = Object)]
+    pub payload: Box<RawValue>,
+    pub id: Option<String>,
+    pub webhook_url: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 pub async fn create<S: Store, Q: Queue, R: Redrive>(
@@ -246,15 +248,15 @@ async fn accept<S: Store, Q: Queue, R: Redrive>(
     }
     tracing::info!(event_id = %event.id, event_type = %event.event_type, deliveries = deliveries.len(), "event accepted");
     let accepted = AcceptedEvent {
-        id: &event.id,
-        event_type: &event.event_type,
+        id: event.id.clone(),
+        event_type: event.event_type.clone(),
         created_at: shared::clock::rfc3339(event.created_at),
         deliveries: deliveries
             .iter()
             .map(|d| DeliveryRef {
-                id: &d.id,
-                endpoint_id: d.endpoint_id.as_deref(),
-                url: &d.url,
+                id: d.id.clone(),
+                endpoint_id: d.endpoint_id.clone(),
+                url: d.url.clone(),
             })
             .collect(),
     };
@@ -339,6 +341,6 @@ pub async fn get<S: Store, Q: Queue, R: Redrive>(
         .map_err(|_| ApiError::new(500, "internal", "The stored payload is not JSON."))?;
     Ok(ApiResponse::json(
         200,
-        &EventView::new(&event, &payload, &deliveries),
+        &EventView::new(&event, payload, &deliveries),
     ))
 }

@@ -9,7 +9,6 @@ pub mod openapi;
 pub mod tenants;
 pub mod views;
 
-use serde_json::json;
 use shared::store::Redrive;
 
 use crate::app::{App, Queue, Store};
@@ -52,7 +51,11 @@ pub async fn health<S: Store, Q: Queue, R: Redrive>(app: &App<S, Q, R>) -> ApiRe
     let state = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "unreachable" };
     ApiResponse::json(
         if ok { 200 } else { 503 },
-        &json!({"status": if ok { "ok" } else { "degraded" }, "table": state(&table), "queue": state(&queue)}),
+        &views::Health {
+            status: if ok { "ok" } else { "degraded" }.into(),
+            table: state(&table).into(),
+            queue: state(&queue).into(),
+        },
     )
 }
 

@@ -14,13 +14,15 @@ use crate::app::{App, Principal, Queue, Store, authorize};
 use crate::error::{ApiError, parse_body};
 use crate::http::ApiResponse;
 
-#[derive(Debug, Deserialize)]
+/// `PUT /v1/tenants/{tenant_id}` body; every field optional.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PutTenant {
-    name: Option<String>,
-    defaults: Option<SettingsPatch>,
-    max_endpoints: Option<u32>,
-    https_only: Option<bool>,
+pub struct PutTenant {
+    pub name: Option<String>,
+    pub defaults: Option<SettingsPatch>,
+    /// 1 to 1000; 10 when the tenant is created without it.
+    pub max_endpoints: Option<u32>,
+    pub https_only: Option<bool>,
 }
 
 pub async fn put<S: Store, Q: Queue, R: Redrive>(

@@ -1,118 +1,126 @@
-//! What the API shows of each record (RFC 3339 times, API.md field names).
+//! What the API shows of each record (RFC 3339 times, API.md field names). These types are also
+//! the OpenAPI document's response schemas.
 
 use serde::Serialize;
 use serde_json::value::RawValue;
+use utoipa::ToSchema;
 
+use shared::attempt::Outcome;
 use shared::clock::rfc3339;
 use shared::model::{AttemptRecord, DeliveryRecord, DeliveryStatus, Endpoint, EventRecord, Tenant};
 use shared::settings::SettingsPatch;
 
-#[derive(Serialize)]
-pub struct TenantView<'a> {
-    pub id: &'a str,
-    pub name: Option<&'a str>,
-    pub defaults: &'a SettingsPatch,
+#[derive(Serialize, ToSchema)]
+pub struct TenantView {
+    pub id: String,
+    pub name: Option<String>,
+    pub defaults: SettingsPatch,
     pub max_endpoints: u32,
     pub https_only: bool,
-    /// Shown once, when the tenant is created.
+    /// Shown once, when the tenant is created: signs one-off `webhook_url` deliveries.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub signing_secret: Option<&'a str>,
+    pub signing_secret: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
 
-impl<'a> TenantView<'a> {
-    pub fn new(t: &'a Tenant, with_secret: bool) -> Self {
+impl TenantView {
+    pub fn new(t: &Tenant, with_secret: bool) -> Self {
         Self {
-            id: &t.id,
-            name: t.name.as_deref(),
-            defaults: &t.defaults,
+            id: t.id.clone(),
+            name: t.name.clone(),
+            defaults: t.defaults.clone(),
             max_endpoints: t.max_endpoints,
             https_only: t.https_only,
-            signing_secret: with_secret.then(|| t.signing_secret.expose()),
+            signing_secret: with_secret.then(|| t.signing_secret.expose().to_owned()),
             created_at: rfc3339(t.created_at),
             updated_at: rfc3339(t.updated_at),
         }
     }
 }
 
-#[derive(Serialize)]
-pub struct EndpointView<'a> {
-    pub id: &'a str,
-    pub url: &'a str,
-    pub event_types: &'a [String],
-    pub description: Option<&'a str>,
+#[derive(Serialize, ToSchema)]
+pub struct EndpointView {
+    pub id: String,
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub description: Option<String>,
     pub enabled: bool,
-    pub secret: &'a str,
+    pub secret: String,
     #[serde(flatten)]
-    pub settings: &'a SettingsPatch,
+    pub settings: SettingsPatch,
     pub created_at: String,
     pub updated_at: String,
 }
 
-impl<'a> EndpointView<'a> {
-    pub fn new(e: &'a Endpoint) -> Self {
+impl EndpointView {
+    pub fn new(e: &Endpoint) -> Self {
         Self {
-            id: &e.id,
-            url: &e.url,
-            event_types: &e.event_types,
-            description: e.description.as_deref(),
+            id: e.id.clone(),
+            url: e.url.clone(),
+            event_types: e.event_types.clone(),
+            description: e.description.clone(),
             enabled: e.enabled,
-            secret: e.secret.expose(),
-            settings: &e.settings,
+            secret: e.secret.expose().to_owned(),
+            settings: e.settings.clone(),
             created_at: rfc3339(e.created_at),
             updated_at: rfc3339(e.updated_at),
         }
     }
 }
 
-#[derive(Serialize)]
-pub struct DeliveryRef<'a> {
-    pub id: &'a str,
-    pub endpoint_id: Option<&'a str>,
-    pub url: &'a str,
+#[derive(Serialize, ToSchema)]
+pub struct EndpointList {
+    pub data: Vec<EndpointView>,
 }
 
-#[derive(Serialize)]
-pub struct AcceptedEvent<'a> {
-    pub id: &'a str,
-    pub event_type: &'a str,
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryRef {
+    pub id: String,
+    pub endpoint_id: Option<String>,
+    pub url: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AcceptedEvent {
+    pub id: String,
+    pub event_type: String,
     pub created_at: String,
-    pub deliveries: Vec<DeliveryRef<'a>>,
+    pub deliveries: Vec<DeliveryRef>,
 }
 
-#[derive(Serialize)]
-pub struct DeliveryView<'a> {
-    pub id: &'a str,
-    pub event_id: &'a str,
-    pub event_type: &'a str,
-    pub endpoint_id: Option<&'a str>,
-    pub url: &'a str,
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryView {
+    pub id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub endpoint_id: Option<String>,
+    pub url: String,
     pub status: DeliveryStatus,
     pub attempt_count: u32,
     pub next_attempt_at: Option<String>,
-    pub last_error: Option<&'a str>,
+    pub last_error: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attempts: Option<Vec<AttemptView<'a>>>,
+    pub attempts: Option<Vec<AttemptView>>,
 }
 
-impl<'a> DeliveryView<'a> {
-    pub fn new(d: &'a DeliveryRecord, attempts: Option<&'a [AttemptRecord]>) -> Self {
+impl DeliveryView {
+    pub fn new(d: &DeliveryRecord, attempts: Option<&[AttemptRecord]>) -> Self {
         Self {
-            id: &d.id,
-            event_id: &d.event_id,
-            event_type: &d.event_type,
-            endpoint_id: d.endpoint_id.as_deref(),
-            url: &d.url,
+            id: d.id.clone(),
+            event_id: d.event_id.clone(),
+            event_type: d.event_type.clone(),
+            endpoint_id: d.endpoint_id.clone(),
+            url: d.url.clone(),
             status: d.status,
             attempt_count: d.attempt_count,
             next_attempt_at: d
                 .next_attempt_at
                 .filter(|_| d.status == DeliveryStatus::Pending)
                 .map(rfc3339),
-            last_error: d.last_error.as_deref(),
+            last_error: d.last_error.clone(),
             created_at: rfc3339(d.created_at),
             updated_at: rfc3339(d.updated_at),
             attempts: attempts.map(|a| a.iter().map(AttemptView::new).collect()),
@@ -120,59 +128,63 @@ impl<'a> DeliveryView<'a> {
     }
 }
 
-#[derive(Serialize)]
-pub struct AttemptView<'a> {
-    pub id: &'a str,
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub data: Vec<DeliveryView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttemptView {
+    pub id: String,
     pub number: u32,
-    pub url: &'a str,
+    pub url: String,
     pub started_at: String,
     pub duration_ms: u64,
     pub status_code: Option<u16>,
-    pub outcome: shared::attempt::Outcome,
-    pub error: Option<&'a str>,
-    pub response_excerpt: Option<&'a str>,
+    pub outcome: Outcome,
+    pub error: Option<String>,
+    pub response_excerpt: Option<String>,
     pub manual: bool,
 }
 
-impl<'a> AttemptView<'a> {
-    pub fn new(a: &'a AttemptRecord) -> Self {
+impl AttemptView {
+    pub fn new(a: &AttemptRecord) -> Self {
         Self {
-            id: &a.id,
+            id: a.id.clone(),
             number: a.number,
-            url: &a.url,
+            url: a.url.clone(),
             started_at: rfc3339(a.started_at),
             duration_ms: a.duration_ms,
             status_code: a.status_code,
             outcome: a.outcome,
-            error: a.error.as_deref(),
-            response_excerpt: a.response_excerpt.as_deref(),
+            error: a.error.clone(),
+            response_excerpt: a.response_excerpt.clone(),
             manual: a.manual,
         }
     }
 }
 
-#[derive(Serialize)]
-pub struct EventView<'a> {
-    pub id: &'a str,
-    pub event_type: &'a str,
-    /// The stored payload text, shown as it was received.
-    pub payload: &'a RawValue,
-    pub metadata: Option<&'a serde_json::Map<String, serde_json::Value>>,
+#[derive(Serialize, ToSchema)]
+pub struct EventView {
+    pub id: String,
+    pub event_type: String,
+    /// The payload as it was received.
+    #[schema(value_type = Object)]
+    pub payload: Box<RawValue>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     pub created_at: String,
-    pub deliveries: Vec<DeliveryView<'a>>,
+    pub deliveries: Vec<DeliveryView>,
 }
 
-impl<'a> EventView<'a> {
-    pub fn new(
-        e: &'a EventRecord,
-        payload: &'a RawValue,
-        deliveries: &'a [DeliveryRecord],
-    ) -> Self {
+impl EventView {
+    pub fn new(e: &EventRecord, payload: Box<RawValue>, deliveries: &[DeliveryRecord]) -> Self {
         Self {
-            id: &e.id,
-            event_type: &e.event_type,
+            id: e.id.clone(),
+            event_type: e.event_type.clone(),
             payload,
-            metadata: e.metadata.as_ref(),
+            metadata: e.metadata.clone(),
             created_at: rfc3339(e.created_at),
             deliveries: deliveries
                 .iter()
@@ -180,4 +192,38 @@ impl<'a> EventView<'a> {
                 .collect(),
         }
     }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApiKeyCreated {
+    pub id: String,
+    /// Shown once; only its SHA-256 is stored.
+    pub key: String,
+    pub tenant_id: String,
+    pub created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RetryQueued {
+    pub id: String,
+    pub status: DeliveryStatus,
+    pub queued: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Requeued {
+    pub requeued: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Moved {
+    pub moved: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `degraded`.
+    pub status: String,
+    pub table: String,
+    pub queue: String,
 }
