@@ -391,6 +391,82 @@ impl EndpointStore for DynamoStore {
     async fn delete_endpoint(&self, tenant_id: &str, endpoint_id: &str) -> Result<(), StoreError> {
         self.delete_endpoint_impl(tenant_id, endpoint_id).await
     }
+
+    async fn disable_endpoint(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        reason: &str,
+        now: EpochMillis,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant_pk(tenant_id), &format!("EP#{endpoint_id}"))))
+            .update_expression(
+                "SET enabled = :false, disabled_reason = :reason, disabled_at = :now, updated_at = :now",
+            )
+            .condition_expression("attribute_exists(pk) AND enabled = :true")
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn mark_failing(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        now: EpochMillis,
+    ) -> Result<EpochMillis, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                tenant_pk(tenant_id),
+                &format!("EP#{endpoint_id}"),
+            )))
+            .update_expression("SET failing_since = if_not_exists(failing_since, :now)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", n(now))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(out
+            .attributes
+            .and_then(|a| {
+                a.get("failing_since")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok())
+            })
+            .unwrap_or(now))
+    }
+
+    async fn clear_failing(&self, tenant_id: &str, endpoint_id: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                tenant_pk(tenant_id),
+                &format!("EP#{endpoint_id}"),
+            )))
+            .update_expression("REMOVE failing_since")
+            .condition_expression("attribute_exists(failing_since)")
+            .send()
+            .await
+            .map_err(map_err);
+        match result {
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 impl DynamoStore {
@@ -993,6 +1069,9 @@ mod tests {
                 secret: Secret::generate(),
                 expires_at: 9,
             }],
+            disabled_reason: Some("receiver answered 410 Gone".into()),
+            disabled_at: Some(7),
+            failing_since: Some(5),
             settings: SettingsPatch {
                 retry_schedule_seconds: Some(vec![1, 3]),
                 signature: Some(SignatureScheme::HmacSha256Hex {

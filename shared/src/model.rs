@@ -42,9 +42,21 @@ pub struct Endpoint {
     pub previous_secrets: Vec<PreviousSecret>,
     #[serde(default)]
     pub settings: SettingsPatch,
+    /// Why the service disabled the endpoint (410 Gone, sustained failure); None when a user did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<EpochMillis>,
+    /// Since when every finished delivery has failed (cleared by any success).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<EpochMillis>,
     pub created_at: EpochMillis,
     pub updated_at: EpochMillis,
 }
+
+/// The `last_error` of deliveries ended because their endpoint was disabled; re-enabling the
+/// endpoint puts them back on their schedule.
+pub const ENDPOINT_DISABLED: &str = "endpoint is disabled";
 
 /// A rotated-out endpoint secret, valid until `expires_at`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -233,6 +245,9 @@ mod secret_tests {
                 },
             ],
             settings: SettingsPatch::default(),
+            disabled_reason: None,
+            disabled_at: None,
+            failing_since: None,
             created_at: 0,
             updated_at: 0,
         };

@@ -66,6 +66,27 @@ pub trait EndpointStore: Send + Sync {
         endpoint: &Endpoint,
         expected_updated_at: EpochMillis,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Disables an enabled endpoint, saying why (Conflict if it is not enabled).
+    fn disable_endpoint(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        reason: &str,
+        now: EpochMillis,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Notes a delivery that ended failed; returns since when the endpoint has been failing.
+    fn mark_failing(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        now: EpochMillis,
+    ) -> impl Future<Output = Result<EpochMillis, StoreError>> + Send;
+    /// A delivery succeeded: the endpoint is no longer failing.
+    fn clear_failing(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Deletes an endpoint and frees its place under the tenant's limit (Conflict if absent).
     fn delete_endpoint(
         &self,

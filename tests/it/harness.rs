@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use delivery::Worker;
+use delivery::{Worker, WorkerOptions};
 use devstack::poller::{Invoke, Poller, PollerConfig};
 use ingest::App;
 use ingest::config::IngestConfig;
@@ -148,6 +148,14 @@ impl Stack {
     }
 
     pub async fn start_with(params: &[&str], poll: bool) -> Self {
+        let options = WorkerOptions {
+            cache_ttl: Duration::from_millis(200),
+            ..WorkerOptions::default()
+        };
+        Self::start_full(params, poll, options).await
+    }
+
+    pub async fn start_full(params: &[&str], poll: bool, options: WorkerOptions) -> Self {
         let resources = provision(params);
         let aws = aws_config().await;
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &resources.table_name);
@@ -175,8 +183,7 @@ impl Stack {
             queue,
             HttpSender::new(policy.clone()).unwrap(),
             policy,
-            Duration::from_millis(200),
-            16,
+            options,
         ));
         let mut stack = Self {
             resources,

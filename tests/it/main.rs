@@ -6,6 +6,7 @@
 
 mod api;
 mod delivery_path;
+mod hardening;
 mod harness;
 mod product_api;
 mod receiver;

@@ -15,6 +15,11 @@ pub struct DeliveryConfig {
     pub cache_ttl: Duration,
     /// Records of one batch processed at once.
     pub concurrency: usize,
+    /// Endpoints failing for this long are disabled.
+    pub auto_disable_after: Duration,
+    /// Operational events go to this URL too, when set.
+    pub operator_webhook_url: Option<String>,
+    pub operator_signing_secret: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,9 +51,41 @@ impl DeliveryConfig {
             allow_cidrs: std::env::var("ALLOW_PRIVATE_CIDRS").unwrap_or_default(),
             cache_ttl: Duration::from_secs(optional_number("ENDPOINT_CACHE_SECONDS", 30)?),
             concurrency: optional_number("DELIVERY_CONCURRENCY", 16)?.max(1),
+            auto_disable_after: Duration::from_secs(optional_number(
+                "AUTO_DISABLE_AFTER_SECONDS",
+                5 * 86_400,
+            )?),
+            operator_webhook_url: std::env::var("OPERATOR_WEBHOOK_URL")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
+            operator_signing_secret: std::env::var("OPERATOR_SIGNING_SECRET")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
         };
+        if let Some(secret) = &config.operator_signing_secret {
+            shared::secret::Secret::validate(secret, true)
+                .map_err(|m| ConfigError(format!("OPERATOR_SIGNING_SECRET {m}")))?;
+        }
         config.address_policy()?;
         Ok(config)
+    }
+
+    pub fn worker_options(&self) -> crate::WorkerOptions {
+        crate::WorkerOptions {
+            cache_ttl: self.cache_ttl,
+            concurrency: self.concurrency,
+            auto_disable_after: self.auto_disable_after,
+            operator: self
+                .operator_webhook_url
+                .clone()
+                .map(|url| crate::ops::OperatorConfig {
+                    webhook_url: url,
+                    signing_secret: self
+                        .operator_signing_secret
+                        .clone()
+                        .map(shared::secret::Secret::from_string),
+                }),
+        }
     }
 
     pub fn address_policy(&self) -> Result<AddressPolicy, ConfigError> {

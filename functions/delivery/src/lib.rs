@@ -3,6 +3,7 @@
 //! next one through the message's visibility timeout.
 
 pub mod config;
+pub mod ops;
 pub mod worker;
 
-pub use worker::Worker;
+pub use worker::{Worker, WorkerOptions};

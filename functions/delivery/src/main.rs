@@ -20,8 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &config.queue_url),
         HttpSender::new(config.address_policy()?)?,
         config.address_policy()?,
-        config.cache_ttl,
-        config.concurrency,
+        config.worker_options(),
     ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = Arc::clone(&worker);

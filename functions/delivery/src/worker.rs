@@ -10,16 +10,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use mini_moka::sync::Cache;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use shared::address_policy::AddressPolicy;
-use shared::attempt::{AttemptResult, Decision, Outcome, decide};
+use shared::attempt::{AttemptResult, Decision, GiveUpReason, Outcome, decide};
 use shared::clock::{EpochMillis, now_millis};
 use shared::ids::IdKind;
 use shared::model::{
-    AttemptRecord, DeliveryMessage, DeliveryRecord, DeliveryStatus, Endpoint, Tenant,
+    AttemptRecord, DeliveryMessage, DeliveryRecord, DeliveryStatus, ENDPOINT_DISABLED, Endpoint,
+    EventRecord, Tenant,
 };
 use shared::queue::MAX_VISIBILITY_SECONDS;
 use shared::secret::Secret;
@@ -27,8 +28,11 @@ use shared::sender::{OutboundRequest, Sender};
 use shared::settings::DeliverySettings;
 use shared::signing::{SigningInput, signature_headers};
 use shared::store::{
-    DeliveryQueue, DeliveryStore, DeliveryUpdate, EndpointStore, StoreError, TenantStore,
+    DeliveryQueue, DeliveryStore, DeliveryUpdate, EndpointStore, EventStore, OutgoingMessage,
+    StoreError, TenantStore,
 };
+
+use crate::ops::{OPERATOR_TENANT, OpEvent, OperatorConfig};
 
 /// Time kept free before the Lambda deadline: an attempt never runs into it.
 const DEADLINE_MARGIN_MS: i64 = 2_000;
@@ -55,6 +59,30 @@ pub enum Action {
     Transient(String),
 }
 
+/// Tunables of the worker.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// How long endpoints and tenants are cached.
+    pub cache_ttl: Duration,
+    /// Records of one batch processed at once.
+    pub concurrency: usize,
+    /// An endpoint whose finished deliveries have all failed for this long is disabled.
+    pub auto_disable_after: Duration,
+    /// Where operational events go, besides the logs.
+    pub operator: Option<OperatorConfig>,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        Self {
+            cache_ttl: Duration::from_secs(30),
+            concurrency: 16,
+            auto_disable_after: Duration::from_secs(5 * 86_400),
+            operator: None,
+        }
+    }
+}
+
 pub struct Worker<S, Q, H> {
     store: S,
     queue: Q,
@@ -62,7 +90,7 @@ pub struct Worker<S, Q, H> {
     policy: Arc<AddressPolicy>,
     endpoints: Cache<(String, String), Option<Arc<Endpoint>>>,
     tenants: Cache<String, Option<Arc<Tenant>>>,
-    concurrency: usize,
+    options: WorkerOptions,
     /// Names this process in leases, so a lease is released only by its holder.
     instance: String,
 }
@@ -72,6 +100,7 @@ struct Target {
     url: String,
     settings: DeliverySettings,
     secrets: Vec<Secret>,
+    endpoint: Option<Arc<Endpoint>>,
 }
 
 enum Resolved {
@@ -101,7 +130,7 @@ fn ceil_seconds(ms: i64) -> u32 {
 
 impl<S, Q, H> Worker<S, Q, H>
 where
-    S: DeliveryStore + EndpointStore + TenantStore,
+    S: DeliveryStore + EndpointStore + TenantStore + EventStore,
     Q: DeliveryQueue,
     H: Sender,
 {
@@ -110,8 +139,7 @@ where
         queue: Q,
         sender: H,
         policy: AddressPolicy,
-        cache_ttl: Duration,
-        concurrency: usize,
+        options: WorkerOptions,
     ) -> Self {
         Self {
             store,
@@ -119,14 +147,17 @@ where
             sender,
             policy: Arc::new(policy),
             endpoints: Cache::builder()
-                .time_to_live(cache_ttl)
+                .time_to_live(options.cache_ttl)
                 .max_capacity(10_000)
                 .build(),
             tenants: Cache::builder()
-                .time_to_live(cache_ttl)
+                .time_to_live(options.cache_ttl)
                 .max_capacity(10_000)
                 .build(),
-            concurrency: concurrency.max(1),
+            options: WorkerOptions {
+                concurrency: options.concurrency.max(1),
+                ..options
+            },
             instance: ulid::Ulid::new().to_string(),
         }
     }
@@ -136,7 +167,7 @@ where
     pub async fn handle_batch(&self, event: SqsEvent, deadline: EpochMillis) -> SqsBatchResponse {
         let failures: Vec<String> = futures::stream::iter(event.records)
             .map(|record| self.handle_record(record, deadline))
-            .buffer_unordered(self.concurrency)
+            .buffer_unordered(self.options.concurrency)
             .filter_map(|failed| async move { failed })
             .collect()
             .await;
@@ -157,7 +188,15 @@ where
         let message_id = record.message_id.clone().unwrap_or_default();
         let span = info_span!("record", message_id = %message_id, delivery_id = tracing::field::Empty, attempt = tracing::field::Empty);
         async {
-            let action = self.process(&record, deadline).await;
+            // A panic in one record must not take the batch down (in release a panic would
+            // abort the process and every record would come back): it fails that record only.
+            let action = match std::panic::AssertUnwindSafe(self.process(&record, deadline))
+                .catch_unwind()
+                .await
+            {
+                Ok(action) => action,
+                Err(_) => Action::Transient("panic while processing the record".into()),
+            };
             let receive_count: u32 = record
                 .attributes
                 .get("ApproximateReceiveCount")
@@ -356,6 +395,8 @@ where
             }
             Err(e) => return Action::Transient(format!("attempt made but not recorded: {e}")),
         }
+        self.after_attempt(&delivery, &target, &decision, number, &update)
+            .await;
         match decision {
             Decision::Delivered | Decision::GiveUp(_) | Decision::Unchanged => Action::Ack,
             Decision::RetryAfter(secs) => Action::Hide(secs),
@@ -418,19 +459,228 @@ where
                 url: delivery.url.clone(),
                 settings: base,
                 secrets: vec![tenant.signing_secret.clone()],
+                endpoint: None,
             }));
         };
-        let Some(endpoint) = self.endpoint(&delivery.tenant_id, endpoint_id).await? else {
+        let mut endpoint = self.endpoint(&delivery.tenant_id, endpoint_id).await?;
+        if endpoint.as_ref().is_none_or(|e| !e.enabled) {
+            // Never end a delivery on a cached view: the endpoint may have been re-enabled (which
+            // resumes parked deliveries) or re-created since it was cached.
+            self.endpoints
+                .invalidate(&(delivery.tenant_id.clone(), endpoint_id.clone()));
+            endpoint = self.endpoint(&delivery.tenant_id, endpoint_id).await?;
+        }
+        let Some(endpoint) = endpoint else {
             return Ok(Resolved::Ended("endpoint no longer exists".into()));
         };
         if !endpoint.enabled {
-            return Ok(Resolved::Ended("endpoint is disabled".into()));
+            return Ok(Resolved::Ended(ENDPOINT_DISABLED.into()));
         }
         Ok(Resolved::Target(Target {
             url: endpoint.url.clone(),
             settings: base.overlay(&endpoint.settings),
             secrets: endpoint.signing_secrets(now_millis()),
+            endpoint: Some(endpoint),
         }))
+    }
+
+    /// What a recorded attempt means for its endpoint: a success clears the failing clock, a
+    /// 410 disables the endpoint, an exhausted delivery starts or continues the failing clock
+    /// and disables the endpoint once it has run for `auto_disable_after`. Best effort: the
+    /// attempt is recorded already, and an error here is logged, not retried.
+    async fn after_attempt(
+        &self,
+        delivery: &DeliveryRecord,
+        target: &Target,
+        decision: &Decision,
+        number: u32,
+        update: &DeliveryUpdate,
+    ) {
+        let now = now_millis();
+        let endpoint_id = delivery.endpoint_id.clone();
+        match decision {
+            Decision::Delivered => {
+                if let Some(ep) = &target.endpoint
+                    && ep.failing_since.is_some()
+                {
+                    if let Err(e) = self.store.clear_failing(&delivery.tenant_id, &ep.id).await {
+                        warn!(error = %e, "could not clear the endpoint's failing clock");
+                    }
+                    self.endpoints
+                        .invalidate(&(delivery.tenant_id.clone(), ep.id.clone()));
+                }
+                if number > 4 {
+                    self.emit(OpEvent::DeliveryRecovered {
+                        tenant_id: delivery.tenant_id.clone(),
+                        endpoint_id,
+                        delivery_id: delivery.id.clone(),
+                        event_id: delivery.event_id.clone(),
+                        failed_attempts: number - 1,
+                    })
+                    .await;
+                }
+            }
+            Decision::GiveUp(reason) => {
+                self.emit(OpEvent::DeliveryExhausted {
+                    tenant_id: delivery.tenant_id.clone(),
+                    endpoint_id: endpoint_id.clone(),
+                    delivery_id: delivery.id.clone(),
+                    event_id: delivery.event_id.clone(),
+                    attempts: number,
+                    last_error: update.last_error.clone().unwrap_or_default(),
+                })
+                .await;
+                let Some(ep) = &target.endpoint else { return };
+                let disable_for = if *reason == GiveUpReason::Gone {
+                    Some(reason.as_str().to_owned())
+                } else {
+                    match self
+                        .store
+                        .mark_failing(&delivery.tenant_id, &ep.id, now)
+                        .await
+                    {
+                        Ok(since) => {
+                            let window = i64::try_from(self.options.auto_disable_after.as_millis())
+                                .unwrap_or(i64::MAX);
+                            (now - since >= window).then(|| {
+                                format!(
+                                    "every delivery failed since {}",
+                                    shared::clock::rfc3339(since)
+                                )
+                            })
+                        }
+                        Err(e) => {
+                            warn!(error = %e, "could not note the endpoint's failure");
+                            None
+                        }
+                    }
+                };
+                if let Some(why) = disable_for {
+                    self.disable(&delivery.tenant_id, &ep.id, &why, now).await;
+                }
+            }
+            Decision::RetryAfter(_) | Decision::Unchanged => {}
+        }
+    }
+
+    async fn disable(&self, tenant_id: &str, endpoint_id: &str, reason: &str, now: EpochMillis) {
+        self.endpoints
+            .invalidate(&(tenant_id.to_owned(), endpoint_id.to_owned()));
+        match self
+            .store
+            .disable_endpoint(tenant_id, endpoint_id, reason, now)
+            .await
+        {
+            Ok(()) => {
+                self.emit(OpEvent::EndpointDisabled {
+                    tenant_id: tenant_id.to_owned(),
+                    endpoint_id: endpoint_id.to_owned(),
+                    reason: reason.to_owned(),
+                })
+                .await;
+            }
+            Err(StoreError::Conflict) => {} // disabled already
+            Err(e) => warn!(error = %e, "could not disable the endpoint"),
+        }
+    }
+
+    /// Logs an operational event and, with an operator URL configured, delivers it.
+    pub async fn emit(&self, op: OpEvent) {
+        let now = now_millis();
+        let payload = op.payload(now);
+        warn!(op_event = op.kind(), tenant_id = op.tenant_id(), details = %payload, "operational event");
+        let Some(operator) = &self.options.operator else {
+            return;
+        };
+        if op.tenant_id() == OPERATOR_TENANT {
+            return; // never about itself: no loops
+        }
+        if let Err(e) = self.deliver_op(operator, &op, payload, now).await {
+            warn!(op_event = op.kind(), error = %e, "operational event not sent to the operator URL");
+        }
+    }
+
+    async fn deliver_op(
+        &self,
+        operator: &OperatorConfig,
+        op: &OpEvent,
+        payload: serde_json::Value,
+        now: EpochMillis,
+    ) -> Result<(), String> {
+        if self
+            .tenant(OPERATOR_TENANT)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            let tenant = Tenant {
+                id: OPERATOR_TENANT.into(),
+                name: Some("Operational events".into()),
+                defaults: Default::default(),
+                max_endpoints: 1,
+                https_only: false,
+                signing_secret: operator
+                    .signing_secret
+                    .clone()
+                    .unwrap_or_else(Secret::generate),
+                created_at: now,
+                updated_at: now,
+            };
+            match self.store.put_tenant(&tenant, true).await {
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+            self.tenants.invalidate(&OPERATOR_TENANT.to_owned());
+        }
+        let payload_text = payload.to_string();
+        let event = EventRecord {
+            id: IdKind::Event.generate(),
+            tenant_id: OPERATOR_TENANT.into(),
+            event_type: op.kind().into(),
+            payload: payload_text.clone(),
+            metadata: None,
+            idempotency_key: None,
+            created_at: now,
+        };
+        let delivery = DeliveryRecord {
+            id: IdKind::Delivery.generate(),
+            tenant_id: OPERATOR_TENANT.into(),
+            event_id: event.id.clone(),
+            event_type: event.event_type.clone(),
+            endpoint_id: None,
+            url: operator.webhook_url.clone(),
+            status: DeliveryStatus::Pending,
+            attempt_count: 0,
+            retry_base: 0,
+            next_attempt_at: None,
+            last_error: None,
+            lease_until: None,
+            lease_owner: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store
+            .put_event(&event, std::slice::from_ref(&delivery))
+            .await
+            .map_err(|e| e.to_string())?;
+        let message = DeliveryMessage {
+            v: DeliveryMessage::VERSION,
+            tenant_id: OPERATOR_TENANT.into(),
+            delivery_id: delivery.id.clone(),
+            event_id: event.id.clone(),
+            event_type: event.event_type.clone(),
+            payload: serde_json::value::RawValue::from_string(payload_text)
+                .map_err(|e| e.to_string())?,
+            manual: false,
+        };
+        let body = serde_json::to_string(&message).map_err(|e| e.to_string())?;
+        self.queue
+            .send(&[OutgoingMessage {
+                id: delivery.id.clone(),
+                body,
+            }])
+            .await
+            .map_err(|e| e.to_string())
     }
 
     async fn tenant(&self, tenant_id: &str) -> Result<Option<Arc<Tenant>>, StoreError> {

@@ -28,6 +28,7 @@ struct FakeStore {
     attempts: Mutex<Vec<AttemptRecord>>,
     endpoints: Mutex<HashMap<String, Endpoint>>,
     tenant: Mutex<Option<Tenant>>,
+    events: Mutex<Vec<(shared::model::EventRecord, Vec<DeliveryRecord>)>>,
     broken: std::sync::atomic::AtomicBool,
 }
 
@@ -69,6 +70,85 @@ impl EndpointStore for FakeStore {
         unreachable!()
     }
     async fn delete_endpoint(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        unreachable!()
+    }
+    async fn disable_endpoint(
+        &self,
+        _: &str,
+        id: &str,
+        reason: &str,
+        now: EpochMillis,
+    ) -> Result<(), StoreError> {
+        let mut all = self.endpoints.lock().unwrap();
+        let ep = all.get_mut(id).ok_or(StoreError::Conflict)?;
+        if !ep.enabled {
+            return Err(StoreError::Conflict);
+        }
+        ep.enabled = false;
+        ep.disabled_reason = Some(reason.into());
+        ep.disabled_at = Some(now);
+        Ok(())
+    }
+    async fn mark_failing(
+        &self,
+        _: &str,
+        id: &str,
+        now: EpochMillis,
+    ) -> Result<EpochMillis, StoreError> {
+        let mut all = self.endpoints.lock().unwrap();
+        let ep = all.get_mut(id).ok_or(StoreError::Conflict)?;
+        Ok(*ep.failing_since.get_or_insert(now))
+    }
+    async fn clear_failing(&self, _: &str, id: &str) -> Result<(), StoreError> {
+        if let Some(ep) = self.endpoints.lock().unwrap().get_mut(id) {
+            ep.failing_since = None;
+        }
+        Ok(())
+    }
+}
+
+impl shared::store::EventStore for FakeStore {
+    async fn put_event(
+        &self,
+        e: &shared::model::EventRecord,
+        d: &[DeliveryRecord],
+    ) -> Result<(), StoreError> {
+        self.events.lock().unwrap().push((e.clone(), d.to_vec()));
+        Ok(())
+    }
+    async fn get_event(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<shared::model::EventRecord>, StoreError> {
+        unreachable!()
+    }
+    async fn list_event_deliveries(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        unreachable!()
+    }
+    async fn claim_idempotency(
+        &self,
+        _: &str,
+        _: &str,
+        _: EpochMillis,
+    ) -> Result<shared::store::IdempotencyClaim, StoreError> {
+        unreachable!()
+    }
+    async fn get_idempotency(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<shared::model::IdempotencyRecord>, StoreError> {
+        unreachable!()
+    }
+    async fn complete_idempotency(&self, _: &str, _: &str, _: &str) -> Result<(), StoreError> {
+        unreachable!()
+    }
+    async fn release_idempotency(&self, _: &str, _: &str) -> Result<(), StoreError> {
         unreachable!()
     }
 }
@@ -220,6 +300,9 @@ fn worker(status: u16) -> TestWorker {
             enabled: true,
             secret: Secret::generate(),
             previous_secrets: Vec::new(),
+            disabled_reason: None,
+            disabled_at: None,
+            failing_since: None,
             settings: SettingsPatch {
                 retry_schedule_seconds: Some(vec![10, 72_000]),
                 ..Default::default()
@@ -236,8 +319,10 @@ fn worker(status: u16) -> TestWorker {
             sent: AtomicUsize::new(0),
         },
         AddressPolicy::strict(),
-        Duration::from_secs(30),
-        4,
+        WorkerOptions {
+            concurrency: 4,
+            ..WorkerOptions::default()
+        },
     )
 }
 

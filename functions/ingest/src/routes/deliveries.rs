@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use shared::clock::{now_millis, parse_rfc3339};
 use shared::ids::IdKind;
-use shared::model::{DeliveryRecord, DeliveryStatus, EventRecord};
+use shared::model::{DeliveryRecord, DeliveryStatus, ENDPOINT_DISABLED, Endpoint, EventRecord};
 use shared::store::{Redrive, StoreError};
 
 use super::endpoints::load as load_endpoint;
@@ -215,31 +215,71 @@ pub async fn recover<S: Store, Q: Queue, R: Redrive>(
         .failed_deliveries_between(tenant_id, endpoint_id, since, until)
         .await?;
     let mut requeued = 0;
-    for delivery in failed {
-        match app.store.restart_delivery(&delivery, now).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict) => continue, // changed meanwhile (a manual retry delivered it)
-            Err(e) => return Err(e.into()),
+    for delivery in &failed {
+        if requeue(app, delivery, now).await? {
+            requeued += 1;
         }
-        let (_, payload) = event_payload(app, &delivery).await?;
-        let message = delivery_message(&delivery, &payload, false)?;
-        if let Err(e) = app.queue.send(&[message]).await {
-            // Put it back as it was, so the log does not show a pending delivery with no message.
-            let _ = app
-                .store
-                .fail_delivery(
-                    tenant_id,
-                    &delivery.id,
-                    "recover: could not be enqueued",
-                    now,
-                )
-                .await;
-            return Err(enqueue_error(e));
-        }
-        requeued += 1;
     }
     tracing::info!(endpoint_id, requeued, "failed deliveries recovered");
     Ok(ApiResponse::json(202, &super::views::Requeued { requeued }))
+}
+
+/// After an endpoint is enabled again: the deliveries that ended because it was disabled (since
+/// `since`, at most the queue's retention back) go through their schedule again.
+pub async fn resume_disabled<S: Store, Q: Queue, R: Redrive>(
+    app: &App<S, Q, R>,
+    endpoint: &Endpoint,
+    since: i64,
+) -> Result<usize, ApiError> {
+    let now = now_millis();
+    let since = since.max(now - MAX_RECOVER_WINDOW_MS);
+    let parked = app
+        .store
+        .failed_deliveries_between(
+            &endpoint.tenant_id,
+            &endpoint.id,
+            since - MAX_RECOVER_WINDOW_MS,
+            now,
+        )
+        .await?;
+    let mut resumed = 0;
+    for delivery in parked
+        .iter()
+        .filter(|d| d.last_error.as_deref() == Some(ENDPOINT_DISABLED) && d.updated_at >= since)
+    {
+        if requeue(app, delivery, now).await? {
+            resumed += 1;
+        }
+    }
+    Ok(resumed)
+}
+
+/// Restarts a failed delivery's schedule and enqueues it; false when it changed meanwhile.
+async fn requeue<S: Store, Q: Queue, R: Redrive>(
+    app: &App<S, Q, R>,
+    delivery: &DeliveryRecord,
+    now: i64,
+) -> Result<bool, ApiError> {
+    match app.store.restart_delivery(delivery, now).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    let (_, payload) = event_payload(app, delivery).await?;
+    let message = delivery_message(delivery, &payload, false)?;
+    if let Err(e) = app.queue.send(&[message]).await {
+        // Put it back as it was, so the log does not show a pending delivery with no message.
+        let reason = delivery
+            .last_error
+            .as_deref()
+            .unwrap_or("could not be enqueued");
+        let _ = app
+            .store
+            .fail_delivery(&delivery.tenant_id, &delivery.id, reason, now)
+            .await;
+        return Err(enqueue_error(e));
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -55,6 +55,9 @@ pub async fn create<S: Store, Q: Queue, R: Redrive>(
         enabled: req.enabled.unwrap_or(true),
         secret: Secret::generate(),
         previous_secrets: Vec::new(),
+        disabled_reason: None,
+        disabled_at: None,
+        failing_since: None,
         settings: SettingsPatch {
             retry_schedule_seconds: req.retry_schedule_seconds,
             retry_on: req.retry_on,
@@ -174,8 +177,14 @@ pub async fn patch<S: Store, Q: Queue, R: Redrive>(
     if let Some(d) = req.description {
         endpoint.description = d;
     }
+    let re_enabled = req.enabled == Some(true) && !existing.enabled;
     if let Some(e) = req.enabled {
         endpoint.enabled = e;
+        if e {
+            endpoint.disabled_reason = None;
+            endpoint.disabled_at = None;
+            endpoint.failing_since = None;
+        }
     }
     let s = &mut endpoint.settings;
     if let Some(v) = req.retry_schedule_seconds {
@@ -196,6 +205,11 @@ pub async fn patch<S: Store, Q: Queue, R: Redrive>(
     validate(app, &tenant, &mut endpoint)?;
     endpoint.updated_at = now_millis().max(existing.updated_at + 1);
     save(app, &endpoint, existing.updated_at).await?;
+    if re_enabled {
+        let since = existing.disabled_at.unwrap_or(existing.updated_at);
+        let resumed = super::deliveries::resume_disabled(app, &endpoint, since).await?;
+        tracing::info!(endpoint_id = %endpoint.id, resumed, "endpoint re-enabled");
+    }
     Ok(ApiResponse::json(200, &EndpointView::new(&endpoint)))
 }
 

@@ -46,6 +46,11 @@ pub struct EndpointView {
     pub event_types: Vec<String>,
     pub description: Option<String>,
     pub enabled: bool,
+    /// Why the service disabled the endpoint (410 Gone, sustained failure), when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<String>,
     pub secret: String,
     #[serde(flatten)]
     pub settings: SettingsPatch,
@@ -61,6 +66,8 @@ impl EndpointView {
             event_types: e.event_types.clone(),
             description: e.description.clone(),
             enabled: e.enabled,
+            disabled_reason: e.disabled_reason.clone(),
+            disabled_at: e.disabled_at.map(rfc3339),
             secret: e.secret.expose().to_owned(),
             settings: e.settings.clone(),
             created_at: rfc3339(e.created_at),
