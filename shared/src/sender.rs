@@ -32,18 +32,43 @@ pub trait Sender: Send + Sync {
     fn send(&self, request: OutboundRequest) -> impl Future<Output = AttemptResult> + Send;
 }
 
-/// Resolves with the system resolver, then keeps only allowed addresses.
-#[derive(Debug)]
+/// Turns a host name into addresses. The system resolver in production; tests plug in their
+/// own to make names resolve to addresses of their choosing (DNS rebinding, say).
+pub type Lookup = Arc<
+    dyn Fn(String) -> futures::future::BoxFuture<'static, std::io::Result<Vec<IpAddr>>>
+        + Send
+        + Sync,
+>;
+
+/// The system resolver.
+pub fn system_lookup() -> Lookup {
+    Arc::new(|name: String| {
+        Box::pin(async move {
+            Ok(tokio::net::lookup_host((name.as_str(), 0))
+                .await?
+                .map(|a| a.ip())
+                .collect())
+        })
+    })
+}
+
+/// Resolves a name, then keeps only the addresses the policy allows: the addresses checked are
+/// the ones connected to.
 struct FilteringResolver {
     policy: Arc<AddressPolicy>,
+    lookup: Lookup,
 }
 
 impl Resolve for FilteringResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let policy = Arc::clone(&self.policy);
+        let lookup = Arc::clone(&self.lookup);
         Box::pin(async move {
-            let resolved: Vec<SocketAddr> =
-                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            let resolved: Vec<SocketAddr> = lookup(name.as_str().to_owned())
+                .await?
+                .into_iter()
+                .map(|ip| SocketAddr::new(ip, 0))
+                .collect();
             let mut first_block: Option<BlockedAddress> = None;
             let allowed: Vec<SocketAddr> = resolved
                 .into_iter()
@@ -65,7 +90,7 @@ impl Resolve for FilteringResolver {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct HttpSender {
     client: reqwest::Client,
     policy: Arc<AddressPolicy>,
@@ -73,6 +98,11 @@ pub struct HttpSender {
 
 impl HttpSender {
     pub fn new(policy: AddressPolicy) -> Result<Self, reqwest::Error> {
+        Self::with_lookup(policy, system_lookup())
+    }
+
+    /// A sender whose names resolve through `lookup` (tests).
+    pub fn with_lookup(policy: AddressPolicy, lookup: Lookup) -> Result<Self, reqwest::Error> {
         let policy = Arc::new(policy);
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
@@ -84,6 +114,7 @@ impl HttpSender {
             .tcp_nodelay(true)
             .dns_resolver(Arc::new(FilteringResolver {
                 policy: Arc::clone(&policy),
+                lookup,
             }))
             .build()?;
         Ok(Self { client, policy })

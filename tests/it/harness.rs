@@ -156,6 +156,16 @@ impl Stack {
     }
 
     pub async fn start_full(params: &[&str], poll: bool, options: WorkerOptions) -> Self {
+        Self::start_custom(params, poll, options, shared::sender::system_lookup()).await
+    }
+
+    /// A stack whose delivery function resolves names through `lookup`.
+    pub async fn start_custom(
+        params: &[&str],
+        poll: bool,
+        options: WorkerOptions,
+        lookup: shared::sender::Lookup,
+    ) -> Self {
         let resources = provision(params);
         let aws = aws_config().await;
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &resources.table_name);
@@ -181,7 +191,7 @@ impl Stack {
         let worker = Arc::new(Worker::new(
             store,
             queue,
-            HttpSender::new(policy.clone()).unwrap(),
+            HttpSender::with_lookup(policy.clone(), lookup).unwrap(),
             policy,
             options,
         ));

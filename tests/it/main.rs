@@ -12,3 +12,4 @@ mod product_api;
 mod receiver;
 mod recipes;
 mod signatures;
+mod ssrf;
