@@ -167,6 +167,7 @@ async fn sustained_failure_disables_and_any_success_resets_the_clock() {
 async fn operational_events_reach_the_operator_signed_and_never_about_themselves() {
     let operator = TestReceiver::start(vec![], Some(Reply::Status(500))).await;
     let secret = Secret::generate();
+    crate::harness::record_secret(secret.expose());
     let op = OperatorConfig {
         webhook_url: operator.url.clone(),
         signing_secret: Some(secret.clone()),

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
@@ -23,6 +23,59 @@ use shared::queue::{SqsQueue, SqsRedrive};
 use shared::sender::HttpSender;
 
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
+
+/// Where this test binary's logs and the secrets it saw are written, for the log scan that
+/// `scripts/check-log-secrets` runs after the tests.
+pub fn capture_dir() -> PathBuf {
+    repo_root().join("target/it-capture")
+}
+
+/// Sends every log line of the process (JSON, INFO and up, all crates) to a file.
+fn capture_logs() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let dir = capture_dir();
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join(format!("logs-{}.jsonl", std::process::id()));
+        if let Ok(file) = std::fs::File::create(path) {
+            let _ = tracing_subscriber::fmt()
+                .json()
+                .with_writer(Mutex::new(file))
+                .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+                .try_init();
+        }
+        record_secret(ADMIN_KEY);
+    });
+}
+
+/// Remembers a secret or key the tests were given, so the log scan can look for it.
+pub fn record_secret(value: &str) {
+    use std::io::Write;
+    let path = capture_dir().join(format!("secrets-{}.txt", std::process::id()));
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(f, "{value}");
+    }
+}
+
+/// Every `secret`, `signing_secret` and `key` in an API answer.
+fn record_secrets_in(v: &Value) {
+    match v {
+        Value::Object(map) => {
+            for (k, val) in map {
+                match (k.as_str(), val) {
+                    ("secret" | "signing_secret" | "key", Value::String(s)) => record_secret(s),
+                    _ => record_secrets_in(val),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(record_secrets_in),
+        _ => {}
+    }
+}
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -166,6 +219,7 @@ impl Stack {
         options: WorkerOptions,
         lookup: shared::sender::Lookup,
     ) -> Self {
+        capture_logs();
         let resources = provision(params);
         let aws = aws_config().await;
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &resources.table_name);
@@ -282,6 +336,7 @@ impl Stack {
         let event: ApiGatewayV2httpRequest = serde_json::from_value(event).unwrap();
         let response = self.app.handle(ApiRequest::from_apigw(event)).await;
         let value = serde_json::from_str(&response.body).unwrap_or(Value::Null);
+        record_secrets_in(&value);
         (response.status, value)
     }
 

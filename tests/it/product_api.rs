@@ -113,7 +113,12 @@ async fn tenant_keys_reach_their_own_tenant_only() {
         let (s, v) = stack.call(method, path, body.as_ref(), Some(&alpha)).await;
         assert_eq!(s, 404, "{method} {path} -> {s} {v}");
         let text = v.to_string();
-        for secret in [ep["secret"].as_str().unwrap(), "beta-only", ep_id, dlv_id] {
+        for secret in [
+            ep["secret"].as_str().unwrap(),
+            "beta-only-payload-marker",
+            ep_id,
+            dlv_id,
+        ] {
             assert!(!text.contains(secret), "{method} {path} leaked {secret}");
         }
     }
