@@ -16,8 +16,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, PutRequest, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update, WriteRequest,
+    AttributeValue, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -787,12 +786,29 @@ impl DeliveryStore for DynamoStore {
         update: &DeliveryUpdate,
         owner: &str,
     ) -> Result<(), StoreError> {
-        let put = Put::builder()
+        // First the attempt (never overwritten), then the delivery (only by the lease holder).
+        // No transaction: one costs twice the write units. If the process dies in between, the
+        // next lease holder finds attempt n+1 recorded (`get_attempt`) and moves the delivery on
+        // from it instead of POSTing again.
+        self.client
+            .put_item()
             .table_name(&self.table)
             .set_item(Some(attempt_item(tenant_id, attempt)?))
             .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            .send()
+            .await
+            .map_err(map_err)?;
+        self.advance_delivery(tenant_id, attempt, update, owner)
+            .await
+    }
+
+    async fn advance_delivery(
+        &self,
+        tenant_id: &str,
+        attempt: &AttemptRecord,
+        update: &DeliveryUpdate,
+        owner: &str,
+    ) -> Result<(), StoreError> {
         let mut set = vec![
             "attempt_count = :number",
             "#status = :status",
@@ -803,7 +819,9 @@ impl DeliveryStore for DynamoStore {
             set.push("retry_base = if_not_exists(retry_base, :zero) + :one");
         }
         let mut remove = vec!["lease_until", "lease_owner"];
-        let mut upd = Update::builder()
+        let mut upd = self
+            .client
+            .update_item()
             .table_name(&self.table)
             .set_key(Some(key(
                 delivery_pk(tenant_id, &attempt.delivery_id),
@@ -818,8 +836,7 @@ impl DeliveryStore for DynamoStore {
                 ":now",
                 n(attempt.started_at + i64::try_from(attempt.duration_ms).unwrap_or(0)),
             )
-            .expression_attribute_values(":owner", s(owner))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::None);
+            .expression_attribute_values(":owner", s(owner));
         if attempt.manual {
             upd = upd
                 .expression_attribute_values(":zero", n(0))
@@ -839,22 +856,28 @@ impl DeliveryStore for DynamoStore {
             }
             None => remove.push("last_error"),
         }
-        let upd = upd
-            .update_expression(format!(
-                "SET {} REMOVE {}",
-                set.join(", "),
-                remove.join(", ")
-            ))
-            .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(upd).build())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(map_err)
+        upd.update_expression(format!(
+            "SET {} REMOVE {}",
+            set.join(", "),
+            remove.join(", ")
+        ))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(map_err)
+    }
+
+    async fn get_attempt(
+        &self,
+        tenant_id: &str,
+        delivery_id: &str,
+        number: u32,
+    ) -> Result<Option<AttemptRecord>, StoreError> {
+        self.get(
+            key(delivery_pk(tenant_id, delivery_id), &attempt_sk(number)),
+            true,
+        )
+        .await
     }
 
     async fn list_endpoint_deliveries(

@@ -176,6 +176,20 @@ pub struct AttemptRecord {
     pub manual: bool,
 }
 
+impl AttemptRecord {
+    /// The result this record describes (`Retry-After` is not kept).
+    pub fn result(&self) -> crate::attempt::AttemptResult {
+        crate::attempt::AttemptResult {
+            outcome: self.outcome,
+            status_code: self.status_code,
+            error: self.error.clone(),
+            response_excerpt: self.response_excerpt.clone(),
+            duration_ms: self.duration_ms,
+            retry_after_seconds: None,
+        }
+    }
+}
+
 /// The body of one SQS message: one delivery to attempt. The payload travels with it, so an
 /// attempt needs no read of the event.
 #[derive(Debug, Serialize, Deserialize)]

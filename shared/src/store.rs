@@ -195,8 +195,8 @@ pub trait DeliveryStore: Send + Sync {
         lease_until: EpochMillis,
         manual: bool,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Records attempt `attempt.number` and moves the delivery on, atomically, if `owner` still
-    /// holds it and no attempt of that number exists (else Conflict).
+    /// Records attempt `attempt.number` (Conflict if one of that number exists), then moves the
+    /// delivery on if `owner` still holds it (else Conflict).
     fn record_attempt(
         &self,
         tenant_id: &str,
@@ -204,6 +204,22 @@ pub trait DeliveryStore: Send + Sync {
         update: &DeliveryUpdate,
         owner: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Moves the delivery on after `attempt` (already recorded), if `owner` holds it (else
+    /// Conflict).
+    fn advance_delivery(
+        &self,
+        tenant_id: &str,
+        attempt: &AttemptRecord,
+        update: &DeliveryUpdate,
+        owner: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Attempt `number` of a delivery, if it was recorded (strongly consistent).
+    fn get_attempt(
+        &self,
+        tenant_id: &str,
+        delivery_id: &str,
+        number: u32,
+    ) -> impl Future<Output = Result<Option<AttemptRecord>, StoreError>> + Send;
     /// An endpoint's deliveries, newest first, created before delivery `after` (exclusive) when
     /// given, with the given status when given.
     fn list_endpoint_deliveries(

@@ -6,6 +6,7 @@
 
 mod api;
 mod delivery_path;
+mod faults;
 mod hardening;
 mod harness;
 mod product_api;

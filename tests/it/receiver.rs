@@ -14,6 +14,9 @@ pub struct Received {
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
     pub at: Instant,
+    /// Arrival, epoch milliseconds (comparable with attempt records).
+    pub at_ms: i64,
+    pub path: String,
 }
 
 impl Received {
@@ -30,6 +33,12 @@ pub enum Reply {
     Status(u16),
     /// Waits this long, then answers 200.
     Hang(Duration),
+    /// `status` with this chance in percent, else 200.
+    Sometimes(u8, u16),
+    /// Hangs for the duration with this chance in percent, else 200.
+    SometimesHang(u8, Duration),
+    /// 302 to this receiver's `/redirected` (which must never be reached).
+    Redirect,
 }
 
 #[derive(Default)]
@@ -65,33 +74,57 @@ impl TestReceiver {
         let shared = Arc::clone(&state);
         let app = axum::Router::new().route(
             "/{*path}",
-            post(move |headers: HeaderMap, body: Bytes| {
-                let state = Arc::clone(&shared);
-                async move {
-                    let reply = {
-                        let mut s = state.lock().unwrap();
-                        s.received.push(Received {
-                            headers: headers
-                                .iter()
-                                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
-                                .collect(),
-                            body,
-                            at: Instant::now(),
-                        });
-                        s.script
-                            .pop_front()
-                            .or(s.fallback)
-                            .unwrap_or(Reply::Status(200))
-                    };
-                    match reply {
-                        Reply::Status(code) => StatusCode::from_u16(code).unwrap_or(StatusCode::OK),
-                        Reply::Hang(d) => {
-                            tokio::time::sleep(d).await;
-                            StatusCode::OK
-                        }
+            post(
+                move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
+                    let state = Arc::clone(&shared);
+                    async move {
+                        let reply = {
+                            let mut s = state.lock().unwrap();
+                            s.received.push(Received {
+                                headers: headers
+                                    .iter()
+                                    .map(|(k, v)| {
+                                        (k.to_string(), v.to_str().unwrap_or("").to_owned())
+                                    })
+                                    .collect(),
+                                body,
+                                at: Instant::now(),
+                                at_ms: shared::clock::now_millis(),
+                                path: uri.path().to_owned(),
+                            });
+                            s.script
+                                .pop_front()
+                                .or(s.fallback)
+                                .unwrap_or(Reply::Status(200))
+                        };
+                        let status =
+                            |code: u16| StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
+                        let chance = |percent: u8| rand::random::<u8>() % 100 < percent;
+                        let mut headers = HeaderMap::new();
+                        let code = match reply {
+                            Reply::Status(code) => status(code),
+                            Reply::Sometimes(p, code) if chance(p) => status(code),
+                            Reply::Hang(d) => {
+                                tokio::time::sleep(d).await;
+                                StatusCode::OK
+                            }
+                            Reply::SometimesHang(p, d) if chance(p) => {
+                                tokio::time::sleep(d).await;
+                                StatusCode::OK
+                            }
+                            Reply::Redirect => {
+                                headers.insert(
+                                    "location",
+                                    axum::http::HeaderValue::from_static("/redirected"),
+                                );
+                                StatusCode::FOUND
+                            }
+                            Reply::Sometimes(..) | Reply::SometimesHang(..) => StatusCode::OK,
+                        };
+                        (code, headers)
                     }
-                }
-            }),
+                },
+            ),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());

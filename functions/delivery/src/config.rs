@@ -85,6 +85,7 @@ impl DeliveryConfig {
                         .clone()
                         .map(shared::secret::Secret::from_string),
                 }),
+            ..crate::WorkerOptions::default()
         }
     }
 

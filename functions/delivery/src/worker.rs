@@ -42,8 +42,6 @@ const MIN_ATTEMPT_MS: i64 = 1_000;
 const LEASE_SLACK_MS: i64 = 5_000;
 /// A message due within this much is attempted now rather than hidden again.
 const DUE_TOLERANCE_MS: i64 = 500;
-/// Back-off ceiling for records that failed on a store or queue error.
-const MAX_TRANSIENT_BACKOFF_SECONDS: u32 = 300;
 
 /// What happens to one received message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +68,8 @@ pub struct WorkerOptions {
     pub auto_disable_after: Duration,
     /// Where operational events go, besides the logs.
     pub operator: Option<OperatorConfig>,
+    /// Ceiling of the back-off after a store or queue error (2^receives seconds up to this).
+    pub max_transient_backoff: Duration,
 }
 
 impl Default for WorkerOptions {
@@ -79,6 +79,7 @@ impl Default for WorkerOptions {
             concurrency: 16,
             auto_disable_after: Duration::from_secs(5 * 86_400),
             operator: None,
+            max_transient_backoff: Duration::from_secs(300),
         }
     }
 }
@@ -216,7 +217,7 @@ where
                     0
                 }
                 Action::Transient(reason) => {
-                    let backoff = 2u32.saturating_pow(receive_count.min(16)).min(MAX_TRANSIENT_BACKOFF_SECONDS);
+                    let backoff = 2u32.saturating_pow(receive_count.min(16)).min(u32::try_from(self.options.max_transient_backoff.as_secs()).unwrap_or(u32::MAX));
                     warn!(%reason, receive_count, backoff, "record failed on a store or queue error; it will come back");
                     backoff
                 }
@@ -326,8 +327,32 @@ where
         }
         let number = delivery.attempt_count + 1;
         tracing::Span::current().record("attempt", number);
-        let started = now_millis();
-        let result = self.attempt(&message, &target, started, timeout_ms).await;
+        // A previous holder may have made and recorded this attempt, then stopped before moving
+        // the delivery on: carry its result forward instead of POSTing again.
+        let orphan = match self
+            .store
+            .get_attempt(&delivery.tenant_id, &delivery.id, number)
+            .await
+        {
+            Ok(found) => found,
+            Err(e) => return Action::Transient(e.to_string()),
+        };
+        let (started, result) = match &orphan {
+            Some(recorded) => {
+                warn!("attempt found recorded by a stopped worker; moving the delivery on from it");
+                (recorded.started_at, recorded.result())
+            }
+            None => {
+                let started = now_millis();
+                let clock = std::time::Instant::now();
+                let mut result = self.attempt(&message, &target, started, timeout_ms).await;
+                // The duration counts from the recorded start (signing included), so
+                // `started_at + duration_ms` is when the attempt ended.
+                result.duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
+                (started, result)
+            }
+        };
+        let manual = orphan.as_ref().map_or(manual, |a| a.manual);
         // The schedule restarts after a recovery: its position counts from `retry_base`.
         let position = number.saturating_sub(delivery.retry_base);
         let decision = if manual {
@@ -369,7 +394,7 @@ where
                 }),
             },
         };
-        let attempt = AttemptRecord {
+        let attempt = orphan.clone().unwrap_or(AttemptRecord {
             id: IdKind::Attempt.generate(),
             delivery_id: delivery.id.clone(),
             number,
@@ -381,13 +406,21 @@ where
             error: result.error.clone(),
             response_excerpt: result.response_excerpt.clone(),
             manual,
-        };
+        });
         info!(outcome = ?result.outcome, status_code = result.status_code, duration_ms = result.duration_ms, decision = ?decision, "attempt made");
-        match self
-            .store
-            .record_attempt(&delivery.tenant_id, &attempt, &update, &self.instance)
-            .await
-        {
+        let recorded = match &orphan {
+            Some(_) => {
+                self.store
+                    .advance_delivery(&delivery.tenant_id, &attempt, &update, &self.instance)
+                    .await
+            }
+            None => {
+                self.store
+                    .record_attempt(&delivery.tenant_id, &attempt, &update, &self.instance)
+                    .await
+            }
+        };
+        match recorded {
             Ok(()) => {}
             Err(StoreError::Conflict) => {
                 warn!("lease lost before the attempt was recorded; the holder's state decides");

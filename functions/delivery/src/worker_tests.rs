@@ -185,6 +185,26 @@ impl DeliveryStore for FakeStore {
     }
     async fn record_attempt(
         &self,
+        t: &str,
+        a: &AttemptRecord,
+        u: &DeliveryUpdate,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        {
+            let mut attempts = self.attempts.lock().unwrap();
+            if attempts
+                .iter()
+                .any(|x| x.delivery_id == a.delivery_id && x.number == a.number)
+            {
+                return Err(StoreError::Conflict);
+            }
+            attempts.push(a.clone());
+        }
+        self.advance_delivery(t, a, u, owner).await
+    }
+    async fn advance_delivery(
+        &self,
         _: &str,
         a: &AttemptRecord,
         u: &DeliveryUpdate,
@@ -205,8 +225,22 @@ impl DeliveryStore for FakeStore {
         cur.last_error = u.last_error.clone();
         cur.lease_owner = None;
         cur.lease_until = None;
-        self.attempts.lock().unwrap().push(a.clone());
         Ok(())
+    }
+    async fn get_attempt(
+        &self,
+        _: &str,
+        delivery_id: &str,
+        number: u32,
+    ) -> Result<Option<AttemptRecord>, StoreError> {
+        self.check()?;
+        Ok(self
+            .attempts
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|x| x.delivery_id == delivery_id && x.number == number)
+            .cloned())
     }
     async fn list_endpoint_deliveries(
         &self,
@@ -561,6 +595,42 @@ async fn a_deleted_endpoint_ends_the_delivery_without_an_attempt() {
     assert_eq!(d.status, DeliveryStatus::Failed);
     assert_eq!(d.last_error.as_deref(), Some("endpoint no longer exists"));
     assert_eq!(w.sender.sent.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn an_attempt_recorded_by_a_stopped_worker_is_carried_forward_without_a_post() {
+    // A worker POSTed attempt 1 (answered 200), recorded it, and died before moving the
+    // delivery on; its lease has expired since.
+    let w = worker(500);
+    add_delivery(&w, "dlv_1", |d| {
+        d.lease_owner = Some("dead".into());
+        d.lease_until = Some(now_millis() - 1);
+    });
+    w.store.attempts.lock().unwrap().push(AttemptRecord {
+        id: "att_dead".into(),
+        delivery_id: "dlv_1".into(),
+        number: 1,
+        url: "https://example.com/hook".into(),
+        started_at: now_millis() - 10_000,
+        duration_ms: 12,
+        status_code: Some(200),
+        outcome: Outcome::Delivered,
+        error: None,
+        response_excerpt: None,
+        manual: false,
+    });
+    let response = w
+        .handle_batch(batch(vec![record("m1", &body_for("dlv_1"))]), deadline())
+        .await;
+    assert!(failed_ids(&response).is_empty());
+    assert_eq!(w.sender.sent.load(Ordering::SeqCst), 0, "no second POST");
+    let d = w.store.delivery("dlv_1");
+    assert_eq!((d.status, d.attempt_count), (DeliveryStatus::Delivered, 1));
+    assert_eq!(
+        w.store.attempts.lock().unwrap().len(),
+        1,
+        "the attempt is not recorded twice"
+    );
 }
 
 #[test]
