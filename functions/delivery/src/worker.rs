@@ -749,5 +749,5 @@ where
 }
 
 #[cfg(test)]
-#[path = "worker_tests.rs"]
+#[path = "worker_test.rs"]
 mod tests;
