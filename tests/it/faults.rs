@@ -109,7 +109,7 @@ async fn mid_close_receiver() -> (String, Arc<Mutex<Vec<(String, i64)>>>) {
                         }
                     }
                 }
-                let reply: &[u8] = if n % 2 == 0 {
+                let reply: &[u8] = if n.is_multiple_of(2) {
                     b"HTTP/1.1 5"
                 } else {
                     b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 100\r\n\r\npartial"
@@ -287,10 +287,10 @@ async fn fault_injection_nothing_is_lost() {
     // Faults while it runs: kill a delivery function mid-batch three times, take the table and
     // queue down for 4 s.
     let mut kills = 0;
-    for round in 0..3 {
+    for (round, poller) in pollers.iter_mut().take(3).enumerate() {
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        pollers[round].abort();
-        pollers[round] = spawn_poller();
+        poller.abort();
+        *poller = spawn_poller();
         kills += 1;
         if round == 1 {
             down.store(true, Ordering::SeqCst);
