@@ -297,31 +297,59 @@ impl TenantStore for DynamoStore {
     }
 
     async fn put_tenant(&self, tenant: &Tenant, create: bool) -> Result<(), StoreError> {
-        let mut put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(tenant_item(tenant)?));
         if create {
-            put = put.condition_expression("attribute_not_exists(pk)");
-        } else {
-            // Keep the endpoint counter the endpoint writes maintain.
-            let current = self
+            return self
                 .client
-                .get_item()
+                .put_item()
                 .table_name(&self.table)
-                .set_key(Some(key(tenant_pk(&tenant.id), "TENANT")))
-                .consistent_read(true)
-                .projection_expression("endpoint_count")
+                .set_item(Some(tenant_item(tenant)?))
+                .condition_expression("attribute_not_exists(pk)")
                 .send()
                 .await
-                .map_err(map_err)?;
-            if let Some(count) = current.item.and_then(|mut i| i.remove("endpoint_count")) {
-                put = put.item("endpoint_count", count);
-            }
-            put = put.condition_expression("attribute_exists(pk)");
+                .map(|_| ())
+                .map_err(map_err);
         }
-        put.send().await.map(|_| ()).map_err(map_err)
+        // An update sets the tenant's own fields only: the endpoint counter, which endpoint
+        // writes change concurrently, and the signing secret stay as they are.
+        let mut item = tenant_item(tenant)?;
+        let mut set = Vec::new();
+        let mut remove = Vec::new();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant_pk(&tenant.id), "TENANT")))
+            .condition_expression("attribute_exists(pk)");
+        for field in [
+            "name",
+            "defaults",
+            "max_endpoints",
+            "https_only",
+            "updated_at",
+        ] {
+            match item.remove(field) {
+                Some(value) => {
+                    set.push(format!("#{field} = :{field}"));
+                    update = update
+                        .expression_attribute_names(format!("#{field}"), field)
+                        .expression_attribute_values(format!(":{field}"), value);
+                }
+                None => {
+                    remove.push(format!("#{field}"));
+                    update = update.expression_attribute_names(format!("#{field}"), field);
+                }
+            }
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        update
+            .update_expression(expression)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(map_err)
     }
 }
 

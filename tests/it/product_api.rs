@@ -646,3 +646,70 @@ async fn dlq_redrive_moves_real_messages_back() {
     assert_eq!((s, &v), (200, &json!({"moved": 0})));
     let _ = ADMIN_KEY;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_endpoint_limit_holds_under_concurrent_creates_and_tenant_updates() {
+    let stack = Stack::start_with(&[], false).await;
+    stack.tenant("acme", json!({"max_endpoints": 3})).await;
+    let creates = (0..8).map(|i| {
+        let body = json!({"url": format!("https://example.com/{i}"), "event_types": ["*"]});
+        let stack = &stack;
+        async move {
+            stack
+                .admin("POST", "/v1/tenants/acme/endpoints", Some(&body))
+                .await
+                .0
+        }
+    });
+    let updates = (0..4).map(|i| {
+        let stack = &stack;
+        async move {
+            stack
+                .admin(
+                    "PUT",
+                    "/v1/tenants/acme",
+                    Some(&json!({"name": format!("Acme {i}")})),
+                )
+                .await
+                .0
+        }
+    });
+    let (created, updated) = futures::join!(
+        futures::future::join_all(creates),
+        futures::future::join_all(updates)
+    );
+    assert!(updated.iter().all(|s| *s == 200), "{updated:?}");
+    assert_eq!(
+        created.iter().filter(|s| **s == 201).count(),
+        3,
+        "{created:?}"
+    );
+    assert_eq!(
+        created.iter().filter(|s| **s == 409).count(),
+        5,
+        "{created:?}"
+    );
+    let (_, list) = stack.admin("GET", "/v1/tenants/acme/endpoints", None).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 3);
+    // Deleting one frees exactly one place: the counter survived the updates.
+    let id = list["data"][0]["id"].as_str().unwrap();
+    stack
+        .admin("DELETE", &format!("/v1/tenants/acme/endpoints/{id}"), None)
+        .await;
+    let (s, _) = stack
+        .admin(
+            "POST",
+            "/v1/tenants/acme/endpoints",
+            Some(&json!({"url": "https://example.com/x", "event_types": ["*"]})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, _) = stack
+        .admin(
+            "POST",
+            "/v1/tenants/acme/endpoints",
+            Some(&json!({"url": "https://example.com/y", "event_types": ["*"]})),
+        )
+        .await;
+    assert_eq!(s, 409);
+}
