@@ -56,9 +56,7 @@ pub async fn delete<S: Store, Q: Queue, R: Redrive>(
     key_id: &str,
 ) -> Result<ApiResponse, ApiError> {
     admin_only(who, Some(tenant_id))?;
-    if !IdKind::ApiKey.is_valid(key_id) || !super::valid_tenant_id(tenant_id) {
-        return Err(ApiError::not_found("API key"));
-    }
+    super::require_ids(tenant_id, IdKind::ApiKey, key_id, "API key")?;
     match app.store.delete_api_key(tenant_id, key_id).await {
         Ok(()) => Ok(ApiResponse::empty(204)),
         Err(StoreError::Conflict) => Err(ApiError::not_found("API key")),

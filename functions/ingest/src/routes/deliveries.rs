@@ -46,9 +46,7 @@ async fn load<S: Store, Q, R>(
     tenant_id: &str,
     delivery_id: &str,
 ) -> Result<DeliveryRecord, ApiError> {
-    if !IdKind::Delivery.is_valid(delivery_id) || !super::valid_tenant_id(tenant_id) {
-        return Err(ApiError::not_found("delivery"));
-    }
+    super::require_ids(tenant_id, IdKind::Delivery, delivery_id, "delivery")?;
     app.store
         .get_delivery(tenant_id, delivery_id)
         .await?

@@ -316,9 +316,7 @@ pub async fn load<S: Store, Q, R>(
     tenant_id: &str,
     endpoint_id: &str,
 ) -> Result<Endpoint, ApiError> {
-    if !IdKind::Endpoint.is_valid(endpoint_id) || !super::valid_tenant_id(tenant_id) {
-        return Err(ApiError::not_found("endpoint"));
-    }
+    super::require_ids(tenant_id, IdKind::Endpoint, endpoint_id, "endpoint")?;
     app.store
         .get_endpoint(tenant_id, endpoint_id)
         .await?

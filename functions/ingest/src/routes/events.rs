@@ -328,9 +328,7 @@ pub async fn get<S: Store, Q: Queue, R: Redrive>(
     event_id: &str,
 ) -> Result<ApiResponse, ApiError> {
     authorize(principal, tenant_id)?;
-    if !IdKind::Event.is_valid(event_id) || !super::valid_tenant_id(tenant_id) {
-        return Err(ApiError::not_found("event"));
-    }
+    super::require_ids(tenant_id, IdKind::Event, event_id, "event")?;
     let (event, mut deliveries) = futures::try_join!(
         app.store.get_event(tenant_id, event_id),
         app.store.list_event_deliveries(tenant_id, event_id)

@@ -59,6 +59,20 @@ pub async fn health<S: Store, Q: Queue, R: Redrive>(app: &App<S, Q, R>) -> ApiRe
     )
 }
 
+/// A malformed tenant id or resource id in a path names nothing: 404 without a table read.
+pub fn require_ids(
+    tenant_id: &str,
+    kind: shared::ids::IdKind,
+    id: &str,
+    what: &str,
+) -> Result<(), crate::error::ApiError> {
+    if kind.is_valid(id) && valid_tenant_id(tenant_id) {
+        Ok(())
+    } else {
+        Err(crate::error::ApiError::not_found(what))
+    }
+}
+
 /// A tenant id from the path: `^[A-Za-z0-9_.-]{1,64}$`.
 pub fn valid_tenant_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
