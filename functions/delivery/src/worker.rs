@@ -328,12 +328,20 @@ where
         let number = delivery.attempt_count + 1;
         tracing::Span::current().record("attempt", number);
         // A previous holder may have made and recorded this attempt, then stopped before moving
-        // the delivery on: carry its result forward instead of POSTing again.
-        let orphan = match self
-            .store
-            .get_attempt(&delivery.tenant_id, &delivery.id, number)
-            .await
-        {
+        // the delivery on: carry its result forward instead of POSTing again. Only a holder that
+        // never moved the delivery on leaves its lease behind (claim sets it; moving on, failing
+        // and restarting clear it), so the read is needed only then.
+        let previous_holder_stopped = delivery.lease_owner.is_some();
+        let lookup = async {
+            if previous_holder_stopped {
+                self.store
+                    .get_attempt(&delivery.tenant_id, &delivery.id, number)
+                    .await
+            } else {
+                Ok(None)
+            }
+        };
+        let orphan = match lookup.await {
             Ok(found) => found,
             Err(e) => return Action::Transient(e.to_string()),
         };

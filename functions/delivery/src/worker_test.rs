@@ -29,6 +29,7 @@ struct FakeStore {
     endpoints: Mutex<HashMap<String, Endpoint>>,
     tenant: Mutex<Option<Tenant>>,
     events: Mutex<Vec<(shared::model::EventRecord, Vec<DeliveryRecord>)>>,
+    attempt_reads: AtomicUsize,
     broken: std::sync::atomic::AtomicBool,
 }
 
@@ -233,6 +234,7 @@ impl DeliveryStore for FakeStore {
         delivery_id: &str,
         number: u32,
     ) -> Result<Option<AttemptRecord>, StoreError> {
+        self.attempt_reads.fetch_add(1, Ordering::SeqCst);
         self.check()?;
         Ok(self
             .attempts
@@ -461,6 +463,11 @@ async fn a_failed_attempt_is_reported_and_hidden_for_the_jittered_delay() {
     let d = w.store.delivery("dlv_1");
     assert_eq!((d.status, d.attempt_count), (DeliveryStatus::Pending, 1));
     assert!(d.lease_owner.is_none(), "lease released");
+    assert_eq!(
+        w.store.attempt_reads.load(Ordering::SeqCst),
+        0,
+        "no orphan lookup without a stale lease"
+    );
     let attempts = w.store.attempts.lock().unwrap().clone();
     assert_eq!(
         (
@@ -631,6 +638,7 @@ async fn an_attempt_recorded_by_a_stopped_worker_is_carried_forward_without_a_po
         1,
         "the attempt is not recorded twice"
     );
+    assert_eq!(w.store.attempt_reads.load(Ordering::SeqCst), 1);
 }
 
 #[test]
