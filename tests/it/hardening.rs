@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use base64::Engine;
 use delivery::WorkerOptions;
 use delivery::ops::{OPERATOR_TENANT, OperatorConfig};
 use serde_json::{Value, json};
@@ -12,7 +11,7 @@ use shared::secret::Secret;
 
 use crate::harness::{Stack, venv_bin};
 use crate::receiver::{Reply, TestReceiver};
-use crate::signatures::run_verifier;
+use crate::signatures::{run_verifier, verifier_case};
 
 fn final_status(d: &Value) -> bool {
     d["status"] != "pending"
@@ -236,17 +235,7 @@ async fn operational_events_reach_the_operator_signed_and_never_about_themselves
     assert_eq!(recovered["failed_attempts"], 4);
     let cases: Vec<Value> = got
         .iter()
-        .map(|r| {
-            json!({
-                "secret": secret.expose(),
-                "headers": {
-                    "webhook-id": r.header("webhook-id").unwrap(),
-                    "webhook-timestamp": r.header("webhook-timestamp").unwrap(),
-                    "webhook-signature": r.header("webhook-signature").unwrap(),
-                },
-                "body_b64": base64::engine::general_purpose::STANDARD.encode(&r.body),
-            })
-        })
+        .map(|r| verifier_case(secret.expose(), r))
         .collect();
     let verified = run_verifier(
         venv_bin("python").to_str().unwrap(),

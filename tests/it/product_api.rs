@@ -4,12 +4,11 @@
 
 use std::time::Duration;
 
-use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::harness::{ADMIN_KEY, Stack, venv_bin};
 use crate::receiver::{Reply, TestReceiver};
-use crate::signatures::run_verifier;
+use crate::signatures::{run_verifier, verifier_case};
 
 fn final_status(d: &Value) -> bool {
     d["status"] != "pending"
@@ -269,17 +268,7 @@ async fn rotation_signs_with_both_secrets_during_the_grace_period() {
         got.header("webhook-signature").unwrap().split(' ').count(),
         2
     );
-    let case = |secret: &str| {
-        json!([{
-            "secret": secret,
-            "headers": {
-                "webhook-id": got.header("webhook-id").unwrap(),
-                "webhook-timestamp": got.header("webhook-timestamp").unwrap(),
-                "webhook-signature": got.header("webhook-signature").unwrap(),
-            },
-            "body_b64": base64::engine::general_purpose::STANDARD.encode(&got.body),
-        }])
-    };
+    let case = |secret: &str| json!([verifier_case(secret, &got)]);
     let python = venv_bin("python");
     let python = python.to_str().unwrap();
     for secret in [&old, &new] {
@@ -315,17 +304,7 @@ async fn rotation_signs_with_both_secrets_during_the_grace_period() {
         2,
         "the grace-period secret still signs: {sigs}"
     );
-    let case2 = |secret: &str| {
-        json!([{
-            "secret": secret,
-            "headers": {
-                "webhook-id": got2.header("webhook-id").unwrap(),
-                "webhook-timestamp": got2.header("webhook-timestamp").unwrap(),
-                "webhook-signature": sigs,
-            },
-            "body_b64": base64::engine::general_purpose::STANDARD.encode(&got2.body),
-        }])
-    };
+    let case2 = |secret: &str| json!([verifier_case(secret, &got2)]);
     assert_eq!(
         run_verifier(python, "verify.py", &case2(&newest))["verified"],
         1

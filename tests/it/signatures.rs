@@ -24,6 +24,20 @@ fn wait_for(rx: &TestReceiver, n: usize) {
     }
 }
 
+/// One case for the official verifiers (verify.py / verify.mjs): a received delivery and the
+/// secret to check it with.
+pub fn verifier_case(secret: &str, r: &crate::receiver::Received) -> Value {
+    json!({
+        "secret": secret,
+        "headers": {
+            "webhook-id": r.header("webhook-id").unwrap(),
+            "webhook-timestamp": r.header("webhook-timestamp").unwrap(),
+            "webhook-signature": r.header("webhook-signature").unwrap(),
+        },
+        "body_b64": base64::engine::general_purpose::STANDARD.encode(&r.body),
+    })
+}
+
 pub fn run_verifier(program: &str, script: &str, cases: &Value) -> Value {
     let file = std::env::temp_dir().join(format!("hookrelay-sig-{}.json", ulid::Ulid::new()));
     std::fs::write(&file, cases.to_string()).unwrap();
@@ -75,17 +89,7 @@ async fn deliveries_verify_with_the_official_standard_webhooks_libraries() {
     wait_for(&rx, 4);
     wait_for(&one_off, 1);
 
-    let case = |secret: &str, r: &crate::receiver::Received| {
-        json!({
-            "secret": secret,
-            "headers": {
-                "webhook-id": r.header("webhook-id").unwrap(),
-                "webhook-timestamp": r.header("webhook-timestamp").unwrap(),
-                "webhook-signature": r.header("webhook-signature").unwrap(),
-            },
-            "body_b64": base64::engine::general_purpose::STANDARD.encode(&r.body),
-        })
-    };
+    let case = verifier_case;
     let mut cases: Vec<Value> = rx
         .received()
         .iter()
