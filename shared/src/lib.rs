@@ -1,19 +1,12 @@
-//! The webhook service's library: a pure domain core (ids, event types, URL and address rules,
-//! settings, signing, attempt decisions) and the adapters at its edge (DynamoDB, SQS, HTTP).
+//! The webhook service's library, in three rooms:
+//! - [`domain`]: the pure core (ids, event types, URL and address rules, settings, signing,
+//!   attempt decisions, the fan-out planner). No AWS, Lambda or reqwest types.
+//! - [`ports`]: the small role traits the functions need from storage, the queue and the
+//!   outbound HTTP client.
+//! - [`adapters`]: their implementations (DynamoDB, SQS, the hardened HTTP sender) and, behind
+//!   the `memory` feature, an in-memory store for tests.
 
-pub mod address_policy;
-pub mod attempt;
-pub mod aws;
-pub mod clock;
-pub mod dynamo;
-pub mod event_type;
-pub mod ids;
-pub mod model;
-pub mod queue;
-pub mod secret;
-pub mod sender;
-pub mod settings;
-pub mod signing;
-pub mod store;
+pub mod adapters;
+pub mod domain;
+pub mod ports;
 pub mod telemetry;
-pub mod url_rules;

@@ -386,8 +386,9 @@ async fn a_long_retry_delay_hides_the_message_until_it_is_due() {
         })
         .await;
     assert_eq!(d["status"], "pending");
-    let next = shared::clock::parse_rfc3339(d["next_attempt_at"].as_str().unwrap()).unwrap();
-    let wait = next - shared::clock::now_millis();
+    let next =
+        shared::domain::clock::parse_rfc3339(d["next_attempt_at"].as_str().unwrap()).unwrap();
+    let wait = next - shared::domain::clock::now_millis();
     assert!(
         (5_700_000..=8_700_000).contains(&wait),
         "next attempt in {wait} ms, want 2 h ± 20 %"

@@ -20,10 +20,10 @@ use delivery::{Worker, WorkerOptions};
 use devstack::poller::{Poller, PollerConfig};
 use futures::StreamExt;
 use serde_json::{Value, json};
-use shared::address_policy::AddressPolicy;
-use shared::dynamo::DynamoStore;
-use shared::queue::SqsQueue;
-use shared::sender::HttpSender;
+use shared::adapters::dynamo::DynamoStore;
+use shared::adapters::http::HttpSender;
+use shared::adapters::sqs::SqsQueue;
+use shared::domain::address_policy::AddressPolicy;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::harness::{InProcess, Stack, aws_config};
@@ -104,7 +104,9 @@ async fn mid_close_receiver() -> (String, Arc<Mutex<Vec<(String, i64)>>>) {
                                     l.strip_prefix("webhook-id:").map(|v| v.trim().to_owned())
                                 })
                                 .unwrap_or_default();
-                            log.lock().unwrap().push((id, shared::clock::now_millis()));
+                            log.lock()
+                                .unwrap()
+                                .push((id, shared::domain::clock::now_millis()));
                             break;
                         }
                     }

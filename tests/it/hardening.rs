@@ -7,7 +7,7 @@ use std::time::Duration;
 use delivery::WorkerOptions;
 use delivery::ops::{OPERATOR_TENANT, OperatorConfig};
 use serde_json::{Value, json};
-use shared::secret::Secret;
+use shared::domain::secret::Secret;
 
 use crate::harness::{Stack, venv_bin};
 use crate::receiver::{Reply, TestReceiver};

@@ -17,10 +17,10 @@ use ingest::config::IngestConfig;
 use ingest::http::ApiRequest;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use shared::address_policy::AddressPolicy;
-use shared::dynamo::DynamoStore;
-use shared::queue::{SqsQueue, SqsRedrive};
-use shared::sender::HttpSender;
+use shared::adapters::dynamo::DynamoStore;
+use shared::adapters::http::HttpSender;
+use shared::adapters::sqs::{SqsQueue, SqsRedrive};
+use shared::domain::address_policy::AddressPolicy;
 
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
 
@@ -173,7 +173,7 @@ pub struct InProcess(pub Arc<TestWorker>);
 
 impl Invoke for InProcess {
     async fn invoke(&self, event: SqsEvent) -> anyhow::Result<SqsBatchResponse> {
-        let deadline = shared::clock::now_millis() + 60_000;
+        let deadline = shared::domain::clock::now_millis() + 60_000;
         Ok(self.0.handle_batch(event, deadline).await)
     }
 }
@@ -209,7 +209,13 @@ impl Stack {
     }
 
     pub async fn start_full(params: &[&str], poll: bool, options: WorkerOptions) -> Self {
-        Self::start_custom(params, poll, options, shared::sender::system_lookup()).await
+        Self::start_custom(
+            params,
+            poll,
+            options,
+            shared::adapters::http::system_lookup(),
+        )
+        .await
     }
 
     /// A stack whose delivery function resolves names through `lookup`.
@@ -217,7 +223,7 @@ impl Stack {
         params: &[&str],
         poll: bool,
         options: WorkerOptions,
-        lookup: shared::sender::Lookup,
+        lookup: shared::adapters::http::Lookup,
     ) -> Self {
         capture_logs();
         let resources = provision(params);

@@ -471,7 +471,7 @@ async fn manual_retry_and_recover_replay_failed_deliveries() {
         )
         .await;
     let ep_id = ep["id"].as_str().unwrap();
-    let since = shared::clock::rfc3339(shared::clock::now_millis() - 1000);
+    let since = shared::domain::clock::rfc3339(shared::domain::clock::now_millis() - 1000);
     let a = stack
         .event("acme", json!({"event_type": "a.b", "payload": {"a": 1}}))
         .await;
@@ -535,7 +535,7 @@ async fn manual_retry_and_recover_replay_failed_deliveries() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| shared::clock::parse_rfc3339(a["started_at"].as_str().unwrap()).unwrap())
+        .map(|a| shared::domain::clock::parse_rfc3339(a["started_at"].as_str().unwrap()).unwrap())
         .collect();
     assert!(
         starts[3] - starts[2] >= 900,

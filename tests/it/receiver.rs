@@ -89,7 +89,7 @@ impl TestReceiver {
                                     .collect(),
                                 body,
                                 at: Instant::now(),
-                                at_ms: shared::clock::now_millis(),
+                                at_ms: shared::domain::clock::now_millis(),
                                 path: uri.path().to_owned(),
                             });
                             s.script

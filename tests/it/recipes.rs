@@ -19,7 +19,7 @@ fn gaps(d: &Value) -> Vec<i64> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| shared::clock::parse_rfc3339(a["started_at"].as_str().unwrap()).unwrap())
+        .map(|a| shared::domain::clock::parse_rfc3339(a["started_at"].as_str().unwrap()).unwrap())
         .collect();
     starts.windows(2).map(|w| w[1] - w[0]).collect()
 }
@@ -52,8 +52,9 @@ async fn clipzy_one_off_webhook_url_with_backoff() {
             d["attempt_count"] == 1
         })
         .await;
-    let wait = shared::clock::parse_rfc3339(d["next_attempt_at"].as_str().unwrap()).unwrap()
-        - shared::clock::now_millis();
+    let wait = shared::domain::clock::parse_rfc3339(d["next_attempt_at"].as_str().unwrap())
+        .unwrap()
+        - shared::domain::clock::now_millis();
     assert!(
         (3_000..=6_100).contains(&wait),
         "first back-off is 5 s ± 20 %: {wait} ms"

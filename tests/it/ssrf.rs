@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use delivery::WorkerOptions;
 use serde_json::json;
-use shared::address_policy::AddressPolicy;
-use shared::attempt::Outcome;
-use shared::sender::{HttpSender, Lookup, OutboundRequest, Sender};
+use shared::adapters::http::{HttpSender, Lookup};
+use shared::domain::address_policy::AddressPolicy;
+use shared::domain::attempt::Outcome;
+use shared::ports::{OutboundRequest, Sender};
 
 use crate::harness::Stack;
 use crate::receiver::TestReceiver;

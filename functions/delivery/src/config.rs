@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use shared::address_policy::AddressPolicy;
+use shared::domain::address_policy::AddressPolicy;
 
 #[derive(Debug, Clone)]
 pub struct DeliveryConfig {
@@ -63,7 +63,7 @@ impl DeliveryConfig {
                 .filter(|v| !v.trim().is_empty()),
         };
         if let Some(secret) = &config.operator_signing_secret {
-            shared::secret::Secret::validate(secret, true)
+            shared::domain::secret::Secret::validate(secret, true)
                 .map_err(|m| ConfigError(format!("OPERATOR_SIGNING_SECRET {m}")))?;
         }
         config.address_policy()?;
@@ -83,7 +83,7 @@ impl DeliveryConfig {
                     signing_secret: self
                         .operator_signing_secret
                         .clone()
-                        .map(shared::secret::Secret::from_string),
+                        .map(shared::domain::secret::Secret::from_string),
                 }),
             ..crate::WorkerOptions::default()
         }

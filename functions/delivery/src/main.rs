@@ -6,15 +6,15 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use delivery::Worker;
 use delivery::config::DeliveryConfig;
 use lambda_runtime::{LambdaEvent, service_fn};
-use shared::dynamo::DynamoStore;
-use shared::queue::SqsQueue;
-use shared::sender::HttpSender;
+use shared::adapters::dynamo::DynamoStore;
+use shared::adapters::http::HttpSender;
+use shared::adapters::sqs::SqsQueue;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let config = DeliveryConfig::from_env()?;
-    let aws = shared::aws::load_config().await;
+    let aws = shared::adapters::aws::load_config().await;
     let worker = Arc::new(Worker::new(
         DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name),
         SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &config.queue_url),
@@ -27,7 +27,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         async move {
             let deadline = delivery::worker::effective_deadline(
                 event.context.deadline,
-                shared::clock::now_millis(),
+                shared::domain::clock::now_millis(),
             );
             Ok::<_, lambda_runtime::Error>(worker.handle_batch(event.payload, deadline).await)
         }

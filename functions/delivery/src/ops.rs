@@ -4,8 +4,8 @@
 //! emitted, so a failing operator endpoint cannot feed itself.
 
 use serde_json::{Value, json};
-use shared::clock::{EpochMillis, rfc3339};
-use shared::secret::Secret;
+use shared::domain::clock::{EpochMillis, rfc3339};
+use shared::domain::secret::Secret;
 
 /// The reserved tenant that owns operational events.
 pub const OPERATOR_TENANT: &str = "hookrelay-operator";

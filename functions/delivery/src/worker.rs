@@ -14,23 +14,23 @@ use futures::{FutureExt, StreamExt};
 use mini_moka::sync::Cache;
 use tracing::{Instrument, error, info, info_span, warn};
 
-use shared::address_policy::AddressPolicy;
-use shared::attempt::{AttemptResult, Decision, GiveUpReason, Outcome, decide};
-use shared::clock::{EpochMillis, now_millis};
-use shared::ids::IdKind;
-use shared::model::{
+use shared::adapters::sqs::MAX_VISIBILITY_SECONDS;
+use shared::domain::address_policy::AddressPolicy;
+use shared::domain::attempt::{AttemptResult, Decision, GiveUpReason, Outcome, decide};
+use shared::domain::clock::{EpochMillis, now_millis};
+use shared::domain::ids::IdKind;
+use shared::domain::model::{
     AttemptRecord, DeliveryMessage, DeliveryRecord, DeliveryStatus, ENDPOINT_DISABLED, Endpoint,
     EventRecord, Tenant,
 };
-use shared::queue::MAX_VISIBILITY_SECONDS;
-use shared::secret::Secret;
-use shared::sender::{OutboundRequest, Sender};
-use shared::settings::DeliverySettings;
-use shared::signing::{SigningInput, signature_headers};
-use shared::store::{
-    DeliveryQueue, DeliveryStore, DeliveryUpdate, EndpointStore, EventStore, OutgoingMessage,
-    StoreError, TenantStore,
+use shared::domain::secret::Secret;
+use shared::domain::settings::DeliverySettings;
+use shared::domain::signing::{SigningInput, signature_headers};
+use shared::ports::{
+    AttemptLog, DeliveryControl, DeliveryRead, DeliveryUpdate, EndpointHealth, EndpointRead,
+    Enqueue, EventWrite, OutgoingMessage, StoreError, TenantRead, TenantWrite, Visibility,
 };
+use shared::ports::{OutboundRequest, Sender};
 
 use crate::ops::{OPERATOR_TENANT, OpEvent, OperatorConfig};
 
@@ -131,8 +131,15 @@ fn ceil_seconds(ms: i64) -> u32 {
 
 impl<S, Q, H> Worker<S, Q, H>
 where
-    S: DeliveryStore + EndpointStore + TenantStore + EventStore,
-    Q: DeliveryQueue,
+    S: DeliveryRead
+        + AttemptLog
+        + DeliveryControl
+        + EndpointRead
+        + EndpointHealth
+        + TenantRead
+        + TenantWrite
+        + EventWrite,
+    Q: Enqueue + Visibility,
     H: Sender,
 {
     pub fn new(
@@ -586,7 +593,7 @@ where
                             (now - since >= window).then(|| {
                                 format!(
                                     "every delivery failed since {}",
-                                    shared::clock::rfc3339(since)
+                                    shared::domain::clock::rfc3339(since)
                                 )
                             })
                         }

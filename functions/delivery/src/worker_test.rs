@@ -7,18 +7,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use serde_json::value::RawValue;
-use shared::attempt::{AttemptResult, Outcome};
-use shared::clock::{EpochMillis, now_millis};
-use shared::model::{
+use shared::domain::attempt::{AttemptResult, Outcome};
+use shared::domain::clock::{EpochMillis, now_millis};
+use shared::domain::model::{
     AttemptRecord, DeliveryMessage, DeliveryRecord, DeliveryStatus, Endpoint, Tenant,
 };
-use shared::secret::Secret;
-use shared::sender::{OutboundRequest, Sender};
-use shared::settings::SettingsPatch;
-use shared::store::{
-    DeliveryQueue, DeliveryStore, DeliveryUpdate, EndpointStore, OutgoingMessage, QueueError,
-    StoreError, TenantStore,
-};
+use shared::domain::secret::Secret;
+use shared::domain::settings::SettingsPatch;
+use shared::ports::{DeliveryUpdate, EventRead, OutgoingMessage, QueueError, StoreError};
+use shared::ports::{OutboundRequest, Sender};
 
 use super::*;
 
@@ -28,7 +25,7 @@ struct FakeStore {
     attempts: Mutex<Vec<AttemptRecord>>,
     endpoints: Mutex<HashMap<String, Endpoint>>,
     tenant: Mutex<Option<Tenant>>,
-    events: Mutex<Vec<(shared::model::EventRecord, Vec<DeliveryRecord>)>>,
+    events: Mutex<Vec<(shared::domain::model::EventRecord, Vec<DeliveryRecord>)>>,
     attempt_reads: AtomicUsize,
     broken: std::sync::atomic::AtomicBool,
 }
@@ -46,17 +43,23 @@ impl FakeStore {
     }
 }
 
-impl TenantStore for FakeStore {
+#[async_trait::async_trait]
+impl TenantRead for FakeStore {
     async fn get_tenant(&self, _: &str) -> Result<Option<Tenant>, StoreError> {
         self.check()?;
         Ok(self.tenant.lock().unwrap().clone())
     }
+}
+
+#[async_trait::async_trait]
+impl TenantWrite for FakeStore {
     async fn put_tenant(&self, _: &Tenant, _: bool) -> Result<(), StoreError> {
         unreachable!("the worker never writes tenants")
     }
 }
 
-impl EndpointStore for FakeStore {
+#[async_trait::async_trait]
+impl EndpointRead for FakeStore {
     async fn get_endpoint(&self, _: &str, id: &str) -> Result<Option<Endpoint>, StoreError> {
         self.check()?;
         Ok(self.endpoints.lock().unwrap().get(id).cloned())
@@ -64,15 +67,10 @@ impl EndpointStore for FakeStore {
     async fn list_endpoints(&self, _: &str) -> Result<Vec<Endpoint>, StoreError> {
         unreachable!()
     }
-    async fn create_endpoint(&self, _: &Endpoint, _: u32) -> Result<(), StoreError> {
-        unreachable!()
-    }
-    async fn update_endpoint(&self, _: &Endpoint, _: EpochMillis) -> Result<(), StoreError> {
-        unreachable!()
-    }
-    async fn delete_endpoint(&self, _: &str, _: &str) -> Result<(), StoreError> {
-        unreachable!()
-    }
+}
+
+#[async_trait::async_trait]
+impl EndpointHealth for FakeStore {
     async fn disable_endpoint(
         &self,
         _: &str,
@@ -108,20 +106,25 @@ impl EndpointStore for FakeStore {
     }
 }
 
-impl shared::store::EventStore for FakeStore {
+#[async_trait::async_trait]
+impl EventWrite for FakeStore {
     async fn put_event(
         &self,
-        e: &shared::model::EventRecord,
+        e: &shared::domain::model::EventRecord,
         d: &[DeliveryRecord],
     ) -> Result<(), StoreError> {
         self.events.lock().unwrap().push((e.clone(), d.to_vec()));
         Ok(())
     }
+}
+
+#[async_trait::async_trait]
+impl EventRead for FakeStore {
     async fn get_event(
         &self,
         _: &str,
         _: &str,
-    ) -> Result<Option<shared::model::EventRecord>, StoreError> {
+    ) -> Result<Option<shared::domain::model::EventRecord>, StoreError> {
         unreachable!()
     }
     async fn list_event_deliveries(
@@ -131,30 +134,10 @@ impl shared::store::EventStore for FakeStore {
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
         unreachable!()
     }
-    async fn claim_idempotency(
-        &self,
-        _: &str,
-        _: &str,
-        _: EpochMillis,
-    ) -> Result<shared::store::IdempotencyClaim, StoreError> {
-        unreachable!()
-    }
-    async fn get_idempotency(
-        &self,
-        _: &str,
-        _: &str,
-    ) -> Result<Option<shared::model::IdempotencyRecord>, StoreError> {
-        unreachable!()
-    }
-    async fn complete_idempotency(&self, _: &str, _: &str, _: &str) -> Result<(), StoreError> {
-        unreachable!()
-    }
-    async fn release_idempotency(&self, _: &str, _: &str) -> Result<(), StoreError> {
-        unreachable!()
-    }
 }
 
-impl DeliveryStore for FakeStore {
+#[async_trait::async_trait]
+impl DeliveryRead for FakeStore {
     async fn get_delivery(&self, _: &str, id: &str) -> Result<Option<DeliveryRecord>, StoreError> {
         self.check()?;
         Ok(self.deliveries.lock().unwrap().get(id).cloned())
@@ -162,6 +145,29 @@ impl DeliveryStore for FakeStore {
     async fn get_attempts(&self, _: &str, _: &str) -> Result<Vec<AttemptRecord>, StoreError> {
         Ok(self.attempts.lock().unwrap().clone())
     }
+    async fn list_endpoint_deliveries(
+        &self,
+        _: &str,
+        _: &str,
+        _: Option<DeliveryStatus>,
+        _: usize,
+        _: Option<&str>,
+    ) -> Result<shared::ports::DeliveryPage, StoreError> {
+        unreachable!()
+    }
+    async fn failed_deliveries_between(
+        &self,
+        _: &str,
+        _: &str,
+        _: EpochMillis,
+        _: EpochMillis,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        unreachable!()
+    }
+}
+
+#[async_trait::async_trait]
+impl AttemptLog for FakeStore {
     async fn claim(
         &self,
         d: &DeliveryRecord,
@@ -244,25 +250,10 @@ impl DeliveryStore for FakeStore {
             .find(|x| x.delivery_id == delivery_id && x.number == number)
             .cloned())
     }
-    async fn list_endpoint_deliveries(
-        &self,
-        _: &str,
-        _: &str,
-        _: Option<DeliveryStatus>,
-        _: usize,
-        _: Option<&str>,
-    ) -> Result<shared::store::DeliveryPage, StoreError> {
-        unreachable!()
-    }
-    async fn failed_deliveries_between(
-        &self,
-        _: &str,
-        _: &str,
-        _: EpochMillis,
-        _: EpochMillis,
-    ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        unreachable!()
-    }
+}
+
+#[async_trait::async_trait]
+impl DeliveryControl for FakeStore {
     async fn restart_delivery(&self, _: &DeliveryRecord, _: EpochMillis) -> Result<(), StoreError> {
         unreachable!()
     }
@@ -286,10 +277,15 @@ struct FakeQueue {
     visibility: Mutex<Vec<(String, u32)>>,
 }
 
-impl DeliveryQueue for FakeQueue {
+#[async_trait::async_trait]
+impl Enqueue for FakeQueue {
     async fn send(&self, _: &[OutgoingMessage]) -> Result<(), QueueError> {
         unreachable!("the worker never enqueues")
     }
+}
+
+#[async_trait::async_trait]
+impl Visibility for FakeQueue {
     async fn change_visibility(&self, receipt: &str, seconds: u32) -> Result<(), QueueError> {
         self.visibility
             .lock()
@@ -304,6 +300,7 @@ struct FakeSender {
     sent: AtomicUsize,
 }
 
+#[async_trait::async_trait]
 impl Sender for FakeSender {
     async fn send(&self, _: OutboundRequest) -> AttemptResult {
         self.sent.fetch_add(1, Ordering::SeqCst);

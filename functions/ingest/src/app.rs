@@ -5,10 +5,8 @@ use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use shared::store::{
-    ApiKeyStore, DeliveryQueue, DeliveryStore, EndpointStore, EventStore, Ping, Redrive,
-    TenantStore,
-};
+pub use shared::ports::Store;
+use shared::ports::{Enqueue, Ping, Redrive};
 
 use crate::config::IngestConfig;
 use crate::error::ApiError;
@@ -31,16 +29,9 @@ pub struct App<S, Q, R> {
     pub config: IngestConfig,
 }
 
-/// What the routes need from storage, in one bound.
-pub trait Store:
-    TenantStore + EndpointStore + EventStore + DeliveryStore + ApiKeyStore + Ping
-{
-}
-impl<T: TenantStore + EndpointStore + EventStore + DeliveryStore + ApiKeyStore + Ping> Store for T {}
-
 /// What the routes need from the queue side.
-pub trait Queue: DeliveryQueue + Ping {}
-impl<T: DeliveryQueue + Ping> Queue for T {}
+pub trait Queue: Enqueue + Ping {}
+impl<T: Enqueue + Ping> Queue for T {}
 
 impl<S: Store, Q: Queue, R: Redrive> App<S, Q, R> {
     pub fn new(store: S, queue: Q, redrive: R, config: IngestConfig) -> Self {

@@ -1,7 +1,7 @@
 //! The ingest function's configuration, read once at cold start.
 
 use secrecy::SecretString;
-use shared::address_policy::AddressPolicy;
+use shared::domain::address_policy::AddressPolicy;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]

@@ -65,8 +65,8 @@ impl ApiError {
     }
 }
 
-impl From<shared::store::StoreError> for ApiError {
-    fn from(e: shared::store::StoreError) -> Self {
+impl From<shared::ports::StoreError> for ApiError {
+    fn from(e: shared::ports::StoreError) -> Self {
         tracing::error!(error = %e, "store error");
         Self::unavailable("The event store is unavailable; try again.")
     }

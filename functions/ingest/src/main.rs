@@ -7,15 +7,15 @@ use ingest::App;
 use ingest::config::IngestConfig;
 use ingest::http::ApiRequest;
 use lambda_runtime::{LambdaEvent, service_fn};
-use shared::dynamo::DynamoStore;
-use shared::queue::{SqsQueue, SqsRedrive};
+use shared::adapters::dynamo::DynamoStore;
+use shared::adapters::sqs::{SqsQueue, SqsRedrive};
 use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let config = IngestConfig::from_env()?;
-    let aws = shared::aws::load_config().await;
+    let aws = shared::adapters::aws::load_config().await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let app = Arc::new(App::new(
         DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name),

@@ -1,7 +1,7 @@
 //! `POST /v1/admin/dlq/redrive` (admin key only): moves the DLQ's messages back to the delivery
 //! queue and says how many.
 
-use shared::store::Redrive;
+use shared::ports::Redrive;
 
 use crate::app::{App, Principal, Queue, Store, admin_only};
 use crate::error::ApiError;

@@ -5,10 +5,10 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use shared::clock::{now_millis, rfc3339};
-use shared::ids::IdKind;
-use shared::model::ApiKeyRecord;
-use shared::store::{Redrive, StoreError};
+use shared::domain::clock::{now_millis, rfc3339};
+use shared::domain::ids::IdKind;
+use shared::domain::model::ApiKeyRecord;
+use shared::ports::{Redrive, StoreError};
 
 use super::tenants::load as load_tenant;
 use crate::app::{App, Principal, Queue, Store, admin_only};

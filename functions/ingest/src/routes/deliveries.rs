@@ -9,10 +9,12 @@ use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use shared::clock::{now_millis, parse_rfc3339};
-use shared::ids::IdKind;
-use shared::model::{DeliveryRecord, DeliveryStatus, ENDPOINT_DISABLED, Endpoint, EventRecord};
-use shared::store::{Redrive, StoreError};
+use shared::domain::clock::{now_millis, parse_rfc3339};
+use shared::domain::ids::IdKind;
+use shared::domain::model::{
+    DeliveryRecord, DeliveryStatus, ENDPOINT_DISABLED, Endpoint, EventRecord,
+};
+use shared::ports::{Redrive, StoreError};
 
 use super::endpoints::load as load_endpoint;
 use super::events::{delivery_message, enqueue_error};

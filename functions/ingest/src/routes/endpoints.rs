@@ -4,14 +4,14 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use shared::clock::now_millis;
-use shared::event_type::EventTypePattern;
-use shared::ids::IdKind;
-use shared::model::{Endpoint, PreviousSecret, Tenant};
-use shared::secret::Secret;
-use shared::settings::{DeliverySettings, RetryOn, SettingsPatch, SignatureScheme};
-use shared::store::{Redrive, StoreError};
-use shared::url_rules::check_receiver_url;
+use shared::domain::clock::now_millis;
+use shared::domain::event_type::EventTypePattern;
+use shared::domain::ids::IdKind;
+use shared::domain::model::{Endpoint, PreviousSecret, Tenant};
+use shared::domain::secret::Secret;
+use shared::domain::settings::{DeliverySettings, RetryOn, SettingsPatch, SignatureScheme};
+use shared::domain::url_rules::check_receiver_url;
+use shared::ports::{Redrive, StoreError};
 
 use super::tenants::load as load_tenant;
 use super::views::EndpointView;

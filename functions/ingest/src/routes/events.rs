@@ -3,14 +3,14 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use shared::clock::now_millis;
-use shared::event_type::{EventType, any_matches};
-use shared::ids::IdKind;
-use shared::model::{
+use shared::domain::clock::now_millis;
+use shared::domain::event_type::{EventType, any_matches};
+use shared::domain::ids::IdKind;
+use shared::domain::model::{
     DeliveryMessage, DeliveryRecord, DeliveryStatus, EventRecord, IdempotencyRecord, Tenant,
 };
-use shared::store::{IdempotencyClaim, OutgoingMessage, QueueError, Redrive};
-use shared::url_rules::check_receiver_url;
+use shared::domain::url_rules::check_receiver_url;
+use shared::ports::{IdempotencyClaim, OutgoingMessage, QueueError, Redrive};
 
 use super::tenants::load as load_tenant;
 use super::views::{AcceptedEvent, DeliveryRef, EventView};
@@ -250,7 +250,7 @@ async fn accept<S: Store, Q: Queue, R: Redrive>(
     let accepted = AcceptedEvent {
         id: event.id.clone(),
         event_type: event.event_type.clone(),
-        created_at: shared::clock::rfc3339(event.created_at),
+        created_at: shared::domain::clock::rfc3339(event.created_at),
         deliveries: deliveries
             .iter()
             .map(|d| DeliveryRef {

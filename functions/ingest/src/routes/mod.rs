@@ -9,7 +9,7 @@ pub mod openapi;
 pub mod tenants;
 pub mod views;
 
-use shared::store::Redrive;
+use shared::ports::Redrive;
 
 use crate::app::{App, Queue, Store};
 
@@ -62,7 +62,7 @@ pub async fn health<S: Store, Q: Queue, R: Redrive>(app: &App<S, Q, R>) -> ApiRe
 /// A malformed tenant id or resource id in a path names nothing: 404 without a table read.
 pub fn require_ids(
     tenant_id: &str,
-    kind: shared::ids::IdKind,
+    kind: shared::domain::ids::IdKind,
     id: &str,
     what: &str,
 ) -> Result<(), crate::error::ApiError> {

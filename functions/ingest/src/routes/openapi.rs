@@ -15,9 +15,9 @@ use super::events::CreateEvent;
 use super::tenants::PutTenant;
 use super::views::*;
 use crate::http::ApiResponse;
-use shared::attempt::Outcome;
-use shared::model::DeliveryStatus;
-use shared::settings::{RetryOn, SettingsPatch, SignatureScheme};
+use shared::domain::attempt::Outcome;
+use shared::domain::model::DeliveryStatus;
+use shared::domain::settings::{RetryOn, SettingsPatch, SignatureScheme};
 
 /// Every 4xx/5xx body.
 #[derive(Serialize, ToSchema)]

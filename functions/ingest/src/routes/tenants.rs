@@ -2,11 +2,11 @@
 
 use serde::Deserialize;
 
-use shared::clock::now_millis;
-use shared::model::{DEFAULT_MAX_ENDPOINTS, Tenant};
-use shared::secret::Secret;
-use shared::settings::{DeliverySettings, SettingsPatch};
-use shared::store::{Redrive, StoreError};
+use shared::domain::clock::now_millis;
+use shared::domain::model::{DEFAULT_MAX_ENDPOINTS, Tenant};
+use shared::domain::secret::Secret;
+use shared::domain::settings::{DeliverySettings, SettingsPatch};
+use shared::ports::{Redrive, StoreError};
 
 use super::valid_tenant_id;
 use super::views::TenantView;

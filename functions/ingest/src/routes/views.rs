@@ -5,10 +5,12 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
-use shared::attempt::Outcome;
-use shared::clock::rfc3339;
-use shared::model::{AttemptRecord, DeliveryRecord, DeliveryStatus, Endpoint, EventRecord, Tenant};
-use shared::settings::SettingsPatch;
+use shared::domain::attempt::Outcome;
+use shared::domain::clock::rfc3339;
+use shared::domain::model::{
+    AttemptRecord, DeliveryRecord, DeliveryStatus, Endpoint, EventRecord, Tenant,
+};
+use shared::domain::settings::SettingsPatch;
 
 #[derive(Serialize, ToSchema)]
 pub struct TenantView {

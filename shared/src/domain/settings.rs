@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-const DEFAULTS_JSON: &str = include_str!("../defaults.json");
+const DEFAULTS_JSON: &str = include_str!("../../defaults.json");
 
 /// At most this many retries (attempts = 1 + retries).
 pub const MAX_RETRIES: usize = 20;

@@ -5,7 +5,10 @@ use std::time::Duration;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
-use crate::store::{DeliveryQueue, OutgoingMessage, QueueError};
+use async_trait::async_trait;
+
+use crate::ports::queue::{Enqueue, OutgoingMessage, QueueError, Redrive, Visibility};
+use crate::ports::store::Ping;
 
 /// SendMessageBatch takes at most 10 entries.
 const BATCH_MAX: usize = 10;
@@ -33,7 +36,7 @@ impl SqsQueue {
     }
 
     /// A cheap call proving the queue is reachable (health check).
-    pub async fn ping(&self) -> Result<(), QueueError> {
+    pub async fn check_reachable(&self) -> Result<(), QueueError> {
         self.client
             .get_queue_attributes()
             .queue_url(&self.queue_url)
@@ -73,7 +76,8 @@ impl SqsQueue {
     }
 }
 
-impl DeliveryQueue for SqsQueue {
+#[async_trait]
+impl Enqueue for SqsQueue {
     async fn send(&self, messages: &[OutgoingMessage]) -> Result<(), QueueError> {
         let mut not_sent: Vec<String> = Vec::new();
         for chunk in messages.chunks(BATCH_MAX) {
@@ -116,7 +120,10 @@ impl DeliveryQueue for SqsQueue {
             })
         }
     }
+}
 
+#[async_trait]
+impl Visibility for SqsQueue {
     async fn change_visibility(
         &self,
         receipt_handle: &str,
@@ -172,7 +179,8 @@ fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(
     QueueError::Unavailable(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
 }
 
-impl crate::store::Redrive for SqsRedrive {
+#[async_trait]
+impl Redrive for SqsRedrive {
     async fn redrive(&self) -> Result<usize, QueueError> {
         let started = std::time::Instant::now();
         let mut moved = 0;
@@ -238,5 +246,12 @@ impl crate::store::Redrive for SqsRedrive {
             moved += deleted.successful.len();
         }
         Ok(moved)
+    }
+}
+
+#[async_trait]
+impl Ping for SqsQueue {
+    async fn ping(&self) -> Result<(), String> {
+        self.check_reachable().await.map_err(|e| e.to_string())
     }
 }

@@ -21,14 +21,17 @@ use aws_sdk_dynamodb::types::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::clock::EpochMillis;
-use crate::model::{
+use crate::domain::clock::EpochMillis;
+use crate::domain::model::{
     ApiKeyRecord, AttemptRecord, DeliveryRecord, DeliveryStatus, Endpoint, EventRecord,
     IdempotencyRecord, Tenant,
 };
-use crate::store::{
-    ApiKeyStore, DeliveryPage, DeliveryStore, DeliveryUpdate, EndpointStore, EventStore,
-    IdempotencyClaim, StoreError, TenantStore,
+use async_trait::async_trait;
+
+use crate::ports::store::{
+    ApiKeys, AttemptLog, DeliveryControl, DeliveryPage, DeliveryRead, DeliveryUpdate,
+    EndpointHealth, EndpointRead, EndpointWrite, EventRead, EventWrite, Idempotency,
+    IdempotencyClaim, Ping, StoreError, TenantRead, TenantWrite,
 };
 
 /// Idempotency keys are honoured for this long.
@@ -183,7 +186,7 @@ impl DynamoStore {
     }
 
     /// A cheap call proving the table is reachable (health check).
-    pub async fn ping(&self) -> Result<(), StoreError> {
+    pub async fn check_reachable(&self) -> Result<(), StoreError> {
         self.client
             .get_item()
             .table_name(&self.table)
@@ -291,11 +294,15 @@ impl DynamoStore {
     }
 }
 
-impl TenantStore for DynamoStore {
+#[async_trait]
+impl TenantRead for DynamoStore {
     async fn get_tenant(&self, tenant_id: &str) -> Result<Option<Tenant>, StoreError> {
         self.get(key(tenant_pk(tenant_id), "TENANT"), true).await
     }
+}
 
+#[async_trait]
+impl TenantWrite for DynamoStore {
     async fn put_tenant(&self, tenant: &Tenant, create: bool) -> Result<(), StoreError> {
         if create {
             return self
@@ -353,7 +360,8 @@ impl TenantStore for DynamoStore {
     }
 }
 
-impl EndpointStore for DynamoStore {
+#[async_trait]
+impl EndpointRead for DynamoStore {
     async fn get_endpoint(
         &self,
         tenant_id: &str,
@@ -370,7 +378,10 @@ impl EndpointStore for DynamoStore {
         self.query_all(None, "pk", tenant_pk(tenant_id), Some(("sk", "EP#")))
             .await
     }
+}
 
+#[async_trait]
+impl EndpointWrite for DynamoStore {
     async fn create_endpoint(
         &self,
         endpoint: &Endpoint,
@@ -418,7 +429,10 @@ impl EndpointStore for DynamoStore {
     async fn delete_endpoint(&self, tenant_id: &str, endpoint_id: &str) -> Result<(), StoreError> {
         self.delete_endpoint_impl(tenant_id, endpoint_id).await
     }
+}
 
+#[async_trait]
+impl EndpointHealth for DynamoStore {
     async fn disable_endpoint(
         &self,
         tenant_id: &str,
@@ -496,59 +510,8 @@ impl EndpointStore for DynamoStore {
     }
 }
 
-impl DynamoStore {
-    async fn update_endpoint_impl(
-        &self,
-        endpoint: &Endpoint,
-        expected: EpochMillis,
-    ) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(endpoint_item(endpoint)?))
-            .condition_expression("attribute_exists(pk) AND updated_at = :expected")
-            .expression_attribute_values(":expected", n(expected))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(map_err)
-    }
-
-    async fn delete_endpoint_impl(
-        &self,
-        tenant_id: &str,
-        endpoint_id: &str,
-    ) -> Result<(), StoreError> {
-        let delete = aws_sdk_dynamodb::types::Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                tenant_pk(tenant_id),
-                &format!("EP#{endpoint_id}"),
-            )))
-            .condition_expression("attribute_exists(pk)")
-            .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let count = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(tenant_pk(tenant_id), "TENANT")))
-            .update_expression("SET endpoint_count = endpoint_count - :one")
-            .condition_expression("endpoint_count > :zero")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":zero", n(0))
-            .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .transact_items(TransactWriteItem::builder().update(count).build())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(map_err)
-    }
-}
-
-impl ApiKeyStore for DynamoStore {
+#[async_trait]
+impl ApiKeys for DynamoStore {
     async fn put_api_key(&self, k: &ApiKeyRecord) -> Result<(), StoreError> {
         let lookup = Put::builder()
             .table_name(&self.table)
@@ -618,7 +581,8 @@ impl ApiKeyStore for DynamoStore {
     }
 }
 
-impl EventStore for DynamoStore {
+#[async_trait]
+impl Idempotency for DynamoStore {
     async fn claim_idempotency(
         &self,
         tenant_id: &str,
@@ -702,7 +666,10 @@ impl EventStore for DynamoStore {
             .map(|_| ())
             .map_err(map_err)
     }
+}
 
+#[async_trait]
+impl EventWrite for DynamoStore {
     async fn put_event(
         &self,
         event: &EventRecord,
@@ -715,7 +682,10 @@ impl EventStore for DynamoStore {
         }
         self.batch_put(items).await
     }
+}
 
+#[async_trait]
+impl EventRead for DynamoStore {
     async fn get_event(
         &self,
         tenant_id: &str,
@@ -740,7 +710,8 @@ impl EventStore for DynamoStore {
     }
 }
 
-impl DeliveryStore for DynamoStore {
+#[async_trait]
+impl DeliveryRead for DynamoStore {
     async fn get_delivery(
         &self,
         tenant_id: &str,
@@ -764,6 +735,101 @@ impl DeliveryStore for DynamoStore {
         .await
     }
 
+    async fn list_endpoint_deliveries(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        status: Option<DeliveryStatus>,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<DeliveryPage, StoreError> {
+        let limit = limit.max(1);
+        let mut found: Vec<DeliveryRecord> = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI_ENDPOINT)
+                .scan_index_forward(false)
+                .limit(i32::try_from(limit + 1).unwrap_or(101).max(25))
+                .expression_attribute_values(":pk", s(endpoint_gsi_pk(tenant_id, endpoint_id)))
+                .set_exclusive_start_key(start.take());
+            q = match after {
+                Some(a) => q
+                    .key_condition_expression("gsi2pk = :pk AND gsi2sk < :after")
+                    .expression_attribute_values(":after", s(a)),
+                None => q.key_condition_expression("gsi2pk = :pk"),
+            };
+            if let Some(st) = status {
+                q = q
+                    .filter_expression("#status = :status")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":status", s(status_str(st)));
+            }
+            let page = q.send().await.map_err(map_err)?;
+            for item in page.items.unwrap_or_default() {
+                found.push(from_item(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() && found.len() <= limit => start = Some(k),
+                _ => break,
+            }
+        }
+        let more = found.len() > limit;
+        found.truncate(limit);
+        let next_after = if more {
+            found.last().map(|d| d.id.clone())
+        } else {
+            None
+        };
+        Ok(DeliveryPage {
+            deliveries: found,
+            next_after,
+        })
+    }
+
+    async fn failed_deliveries_between(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        since: EpochMillis,
+        until: EpochMillis,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let (lo, hi) = delivery_id_bounds(since, until);
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI_ENDPOINT)
+                .key_condition_expression("gsi2pk = :pk AND gsi2sk BETWEEN :lo AND :hi")
+                .filter_expression("#status = :failed")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":pk", s(endpoint_gsi_pk(tenant_id, endpoint_id)))
+                .expression_attribute_values(":lo", s(lo.clone()))
+                .expression_attribute_values(":hi", s(hi.clone()))
+                .expression_attribute_values(":failed", s("failed"))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(map_err)?;
+            for item in page.items.unwrap_or_default() {
+                out.push(from_item(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl AttemptLog for DynamoStore {
     async fn claim(
         &self,
         delivery: &DeliveryRecord,
@@ -907,99 +973,10 @@ impl DeliveryStore for DynamoStore {
         )
         .await
     }
+}
 
-    async fn list_endpoint_deliveries(
-        &self,
-        tenant_id: &str,
-        endpoint_id: &str,
-        status: Option<DeliveryStatus>,
-        limit: usize,
-        after: Option<&str>,
-    ) -> Result<DeliveryPage, StoreError> {
-        let limit = limit.max(1);
-        let mut found: Vec<DeliveryRecord> = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI_ENDPOINT)
-                .scan_index_forward(false)
-                .limit(i32::try_from(limit + 1).unwrap_or(101).max(25))
-                .expression_attribute_values(":pk", s(endpoint_gsi_pk(tenant_id, endpoint_id)))
-                .set_exclusive_start_key(start.take());
-            q = match after {
-                Some(a) => q
-                    .key_condition_expression("gsi2pk = :pk AND gsi2sk < :after")
-                    .expression_attribute_values(":after", s(a)),
-                None => q.key_condition_expression("gsi2pk = :pk"),
-            };
-            if let Some(st) = status {
-                q = q
-                    .filter_expression("#status = :status")
-                    .expression_attribute_names("#status", "status")
-                    .expression_attribute_values(":status", s(status_str(st)));
-            }
-            let page = q.send().await.map_err(map_err)?;
-            for item in page.items.unwrap_or_default() {
-                found.push(from_item(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() && found.len() <= limit => start = Some(k),
-                _ => break,
-            }
-        }
-        let more = found.len() > limit;
-        found.truncate(limit);
-        let next_after = if more {
-            found.last().map(|d| d.id.clone())
-        } else {
-            None
-        };
-        Ok(DeliveryPage {
-            deliveries: found,
-            next_after,
-        })
-    }
-
-    async fn failed_deliveries_between(
-        &self,
-        tenant_id: &str,
-        endpoint_id: &str,
-        since: EpochMillis,
-        until: EpochMillis,
-    ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        let (lo, hi) = delivery_id_bounds(since, until);
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI_ENDPOINT)
-                .key_condition_expression("gsi2pk = :pk AND gsi2sk BETWEEN :lo AND :hi")
-                .filter_expression("#status = :failed")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":pk", s(endpoint_gsi_pk(tenant_id, endpoint_id)))
-                .expression_attribute_values(":lo", s(lo.clone()))
-                .expression_attribute_values(":hi", s(hi.clone()))
-                .expression_attribute_values(":failed", s("failed"))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(map_err)?;
-            for item in page.items.unwrap_or_default() {
-                out.push(from_item(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(out),
-            }
-        }
-    }
-
+#[async_trait]
+impl DeliveryControl for DynamoStore {
     async fn restart_delivery(
         &self,
         delivery: &DeliveryRecord,
@@ -1055,6 +1032,65 @@ impl DeliveryStore for DynamoStore {
     }
 }
 
+#[async_trait]
+impl Ping for DynamoStore {
+    async fn ping(&self) -> Result<(), String> {
+        self.check_reachable().await.map_err(|e| e.to_string())
+    }
+}
+
+impl DynamoStore {
+    async fn update_endpoint_impl(
+        &self,
+        endpoint: &Endpoint,
+        expected: EpochMillis,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(endpoint_item(endpoint)?))
+            .condition_expression("attribute_exists(pk) AND updated_at = :expected")
+            .expression_attribute_values(":expected", n(expected))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn delete_endpoint_impl(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+    ) -> Result<(), StoreError> {
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                tenant_pk(tenant_id),
+                &format!("EP#{endpoint_id}"),
+            )))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant_pk(tenant_id), "TENANT")))
+            .update_expression("SET endpoint_count = endpoint_count - :one")
+            .condition_expression("endpoint_count > :zero")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":zero", n(0))
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+}
+
 fn status_str(status: DeliveryStatus) -> &'static str {
     match status {
         DeliveryStatus::Pending => "pending",
@@ -1066,9 +1102,9 @@ fn status_str(status: DeliveryStatus) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attempt::Outcome;
-    use crate::secret::Secret;
-    use crate::settings::{SettingsPatch, SignatureScheme};
+    use crate::domain::attempt::Outcome;
+    use crate::domain::secret::Secret;
+    use crate::domain::settings::{SettingsPatch, SignatureScheme};
 
     fn delivery() -> DeliveryRecord {
         DeliveryRecord {
@@ -1116,7 +1152,7 @@ mod tests {
             description: Some("d".into()),
             enabled: true,
             secret: Secret::generate(),
-            previous_secrets: vec![crate::model::PreviousSecret {
+            previous_secrets: vec![crate::domain::model::PreviousSecret {
                 secret: Secret::generate(),
                 expires_at: 9,
             }],

@@ -3,7 +3,6 @@
 //! [`AddressPolicy`] refuses, so the check is on the addresses actually connected to (DNS
 //! rebinding included). Literal-IP URLs skip DNS, so they are checked before the request.
 
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,26 +10,13 @@ use std::time::{Duration, Instant};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
-use crate::address_policy::{AddressPolicy, BlockedAddress};
-use crate::attempt::{AttemptResult, Outcome};
+use crate::domain::address_policy::{AddressPolicy, BlockedAddress};
+use crate::domain::attempt::{AttemptResult, Outcome};
+use crate::ports::sender::{OutboundRequest, Sender};
 
 pub const USER_AGENT: &str = concat!("Hookrelay/", env!("CARGO_PKG_VERSION"), " (+webhooks)");
 /// At most this many bytes of a response body are kept in the attempt record.
 pub const EXCERPT_MAX_BYTES: usize = 1024;
-
-/// One attempt to make.
-#[derive(Debug, Clone)]
-pub struct OutboundRequest {
-    pub url: Url,
-    pub headers: Vec<(String, String)>,
-    pub body: bytes::Bytes,
-    pub timeout: Duration,
-}
-
-/// Makes an attempt and classifies its result; never fails, never panics.
-pub trait Sender: Send + Sync {
-    fn send(&self, request: OutboundRequest) -> impl Future<Output = AttemptResult> + Send;
-}
 
 /// Turns a host name into addresses. The system resolver in production; tests plug in their
 /// own to make names resolve to addresses of their choosing (DNS rebinding, say).
@@ -129,6 +115,7 @@ impl HttpSender {
     }
 }
 
+#[async_trait::async_trait]
 impl Sender for HttpSender {
     async fn send(&self, request: OutboundRequest) -> AttemptResult {
         let started = Instant::now();

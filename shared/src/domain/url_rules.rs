@@ -6,7 +6,7 @@
 
 use url::{Host, Url};
 
-use crate::address_policy::AddressPolicy;
+use crate::domain::address_policy::AddressPolicy;
 
 pub const MAX_URL_LEN: usize = 2048;
 

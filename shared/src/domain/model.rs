@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::clock::EpochMillis;
-use crate::secret::Secret;
-use crate::settings::SettingsPatch;
+use crate::domain::clock::EpochMillis;
+use crate::domain::secret::Secret;
+use crate::domain::settings::SettingsPatch;
 
 pub const DEFAULT_MAX_ENDPOINTS: u32 = 10;
 
@@ -167,7 +167,7 @@ pub struct AttemptRecord {
     pub duration_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_code: Option<u16>,
-    pub outcome: crate::attempt::Outcome,
+    pub outcome: crate::domain::attempt::Outcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -178,8 +178,8 @@ pub struct AttemptRecord {
 
 impl AttemptRecord {
     /// The result this record describes (`Retry-After` is not kept).
-    pub fn result(&self) -> crate::attempt::AttemptResult {
-        crate::attempt::AttemptResult {
+    pub fn result(&self) -> crate::domain::attempt::AttemptResult {
+        crate::domain::attempt::AttemptResult {
             outcome: self.outcome,
             status_code: self.status_code,
             error: self.error.clone(),

@@ -5,8 +5,8 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::secret::Secret;
-use crate::settings::SignatureScheme;
+use crate::domain::secret::Secret;
+use crate::domain::settings::SignatureScheme;
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::settings::{DeliverySettings, RetryOn};
+use crate::domain::settings::{DeliverySettings, RetryOn};
 
 /// The class of an attempt's result, as the delivery log shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -157,7 +157,7 @@ pub fn jittered(base: u32, jitter: f64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::SettingsPatch;
+    use crate::domain::settings::SettingsPatch;
 
     fn settings(schedule: &[u32], retry_on: RetryOn) -> DeliverySettings {
         DeliverySettings::defaults().overlay(&SettingsPatch {

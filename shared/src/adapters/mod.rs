@@ -1,0 +1,6 @@
+//! The ports' implementations at the edge: every AWS SDK and reqwest call lives here.
+
+pub mod aws;
+pub mod dynamo;
+pub mod http;
+pub mod sqs;

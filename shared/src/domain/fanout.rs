@@ -1,0 +1,210 @@
+//! The fan-out planner: which deliveries an event gets, their records, and their queue
+//! messages. One planner for every path that creates or re-sends deliveries: event intake,
+//! operational events, manual retry, recover and resume-after-re-enable.
+
+use serde_json::value::RawValue;
+
+use crate::domain::clock::EpochMillis;
+use crate::domain::event_type::{EventType, any_matches};
+use crate::domain::ids::IdKind;
+use crate::domain::model::{
+    DeliveryMessage, DeliveryRecord, DeliveryStatus, Endpoint, EventRecord,
+};
+use crate::ports::queue::OutgoingMessage;
+
+/// An event as accepted, before it has an id.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub tenant_id: &'a str,
+    pub event_type: &'a EventType,
+    pub payload: &'a RawValue,
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    pub idempotency_key: Option<String>,
+}
+
+/// An event with the deliveries it gets: what is written, then enqueued.
+#[derive(Debug, Clone)]
+pub struct FanOut {
+    pub event: EventRecord,
+    pub deliveries: Vec<DeliveryRecord>,
+}
+
+/// Plans an event's deliveries: one per enabled endpoint subscribed to its type (in the order
+/// given), then one to `one_off` (a per-event `webhook_url`) when present.
+pub fn plan(
+    new: NewEvent<'_>,
+    endpoints: &[Endpoint],
+    one_off: Option<&str>,
+    now: EpochMillis,
+) -> FanOut {
+    let event = EventRecord {
+        id: IdKind::Event.generate(),
+        tenant_id: new.tenant_id.to_owned(),
+        event_type: new.event_type.to_string(),
+        payload: new.payload.get().to_owned(),
+        metadata: new.metadata,
+        idempotency_key: new.idempotency_key,
+        created_at: now,
+    };
+    let mut deliveries: Vec<DeliveryRecord> = endpoints
+        .iter()
+        .filter(|ep| ep.enabled && any_matches(&ep.event_types, new.event_type))
+        .map(|ep| new_delivery(&event, Some(ep.id.clone()), ep.url.clone(), now))
+        .collect();
+    if let Some(url) = one_off {
+        deliveries.push(new_delivery(&event, None, url.to_owned(), now));
+    }
+    FanOut { event, deliveries }
+}
+
+/// A pending delivery of `event` to `url` (through endpoint `endpoint_id`, if any).
+pub fn new_delivery(
+    event: &EventRecord,
+    endpoint_id: Option<String>,
+    url: String,
+    now: EpochMillis,
+) -> DeliveryRecord {
+    DeliveryRecord {
+        id: IdKind::Delivery.generate(),
+        tenant_id: event.tenant_id.clone(),
+        event_id: event.id.clone(),
+        event_type: event.event_type.clone(),
+        endpoint_id,
+        url,
+        status: DeliveryStatus::Pending,
+        attempt_count: 0,
+        retry_base: 0,
+        next_attempt_at: None,
+        last_error: None,
+        lease_until: None,
+        lease_owner: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+impl FanOut {
+    /// One queue message per delivery, each carrying the payload (an attempt reads no event).
+    pub fn messages(&self) -> Result<Vec<OutgoingMessage>, MessageError> {
+        let payload = RawValue::from_string(self.event.payload.clone())
+            .map_err(|e| MessageError(e.to_string()))?;
+        self.deliveries
+            .iter()
+            .map(|d| delivery_message(d, &payload, false))
+            .collect()
+    }
+}
+
+/// A delivery message could not be encoded (the stored payload is not JSON).
+#[derive(Debug, thiserror::Error)]
+#[error("delivery message not encoded: {0}")]
+pub struct MessageError(pub String);
+
+/// The queue message of one delivery; `manual` marks a one-off attempt that leaves the schedule
+/// as it is.
+pub fn delivery_message(
+    d: &DeliveryRecord,
+    payload: &RawValue,
+    manual: bool,
+) -> Result<OutgoingMessage, MessageError> {
+    let message = DeliveryMessage {
+        v: DeliveryMessage::VERSION,
+        tenant_id: d.tenant_id.clone(),
+        delivery_id: d.id.clone(),
+        event_id: d.event_id.clone(),
+        event_type: d.event_type.clone(),
+        payload: payload.to_owned(),
+        manual,
+    };
+    serde_json::to_string(&message)
+        .map(|body| OutgoingMessage {
+            id: d.id.clone(),
+            body,
+        })
+        .map_err(|e| MessageError(e.to_string()))
+}
+
+/// The queue message of a stored delivery of a stored event.
+pub fn requeue_message(
+    d: &DeliveryRecord,
+    event: &EventRecord,
+    manual: bool,
+) -> Result<OutgoingMessage, MessageError> {
+    let payload =
+        RawValue::from_string(event.payload.clone()).map_err(|e| MessageError(e.to_string()))?;
+    delivery_message(d, &payload, manual)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::domain::secret::Secret;
+    use crate::domain::settings::SettingsPatch;
+
+    fn endpoint(id: &str, types: &[&str], enabled: bool) -> Endpoint {
+        Endpoint {
+            id: id.into(),
+            tenant_id: "t".into(),
+            url: format!("https://example.com/{id}"),
+            event_types: types.iter().map(|s| (*s).to_owned()).collect(),
+            description: None,
+            enabled,
+            secret: Secret::generate(),
+            previous_secrets: vec![],
+            settings: SettingsPatch::default(),
+            disabled_reason: None,
+            disabled_at: None,
+            failing_since: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn subscribed_enabled_endpoints_then_the_one_off_url() {
+        let ty = EventType::parse("job.completed").unwrap();
+        let payload = RawValue::from_string(r#"{ "a" : 1.50 }"#.into()).unwrap();
+        let endpoints = [
+            endpoint("ep_all", &["*"], true),
+            endpoint("ep_job", &["job.*"], true),
+            endpoint("ep_other", &["video.ready"], true),
+            endpoint("ep_off", &["*"], false),
+        ];
+        let new = NewEvent {
+            tenant_id: "t",
+            event_type: &ty,
+            payload: &payload,
+            metadata: None,
+            idempotency_key: Some("k".into()),
+        };
+        let plan = plan(new, &endpoints, Some("https://once.example/"), 42);
+        let targets: Vec<_> = plan
+            .deliveries
+            .iter()
+            .map(|d| (d.endpoint_id.as_deref(), d.url.as_str()))
+            .collect();
+        assert_eq!(
+            targets,
+            vec![
+                (Some("ep_all"), "https://example.com/ep_all"),
+                (Some("ep_job"), "https://example.com/ep_job"),
+                (None, "https://once.example/"),
+            ]
+        );
+        assert!(plan.deliveries.iter().all(|d| d.event_id == plan.event.id
+            && d.status == DeliveryStatus::Pending
+            && d.created_at == 42));
+        assert_eq!(plan.event.idempotency_key.as_deref(), Some("k"));
+        let messages = plan.messages().unwrap();
+        assert_eq!(messages.len(), 3);
+        let first: DeliveryMessage = serde_json::from_str(&messages[0].body).unwrap();
+        assert_eq!(
+            first.payload.get(),
+            r#"{ "a" : 1.50 }"#,
+            "payload bytes kept"
+        );
+        assert_eq!(messages[0].id, plan.deliveries[0].id);
+        assert!(!first.manual);
+    }
+}

@@ -1,0 +1,14 @@
+//! The pure core: plain types and functions, table-tested, with no AWS, Lambda or HTTP client
+//! types in them.
+
+pub mod address_policy;
+pub mod attempt;
+pub mod clock;
+pub mod event_type;
+pub mod fanout;
+pub mod ids;
+pub mod model;
+pub mod secret;
+pub mod settings;
+pub mod signing;
+pub mod url_rules;

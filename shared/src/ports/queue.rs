@@ -1,0 +1,41 @@
+//! What the functions need from the delivery queue and its dead-letter queue.
+//! Adapter: [`crate::adapters::sqs`].
+
+use async_trait::async_trait;
+
+/// One message to enqueue: an id unique within the batch and the body.
+#[derive(Debug, Clone)]
+pub struct OutgoingMessage {
+    pub id: String,
+    pub body: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// Some messages could not be enqueued after retries: their ids.
+    #[error("{} message(s) could not be enqueued: {reason}", failed.len())]
+    NotEnqueued { failed: Vec<String>, reason: String },
+    #[error("queue unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait Enqueue: Send + Sync {
+    /// Enqueues every message (in batches, retrying failed entries) or reports which could not
+    /// be enqueued.
+    async fn send(&self, messages: &[OutgoingMessage]) -> Result<(), QueueError>;
+}
+
+#[async_trait]
+pub trait Visibility: Send + Sync {
+    /// Hides a received message for `seconds` (0 = visible again now).
+    async fn change_visibility(&self, receipt_handle: &str, seconds: u32)
+    -> Result<(), QueueError>;
+}
+
+/// Moves what the dead-letter queue holds back to the delivery queue.
+#[async_trait]
+pub trait Redrive: Send + Sync {
+    /// Returns how many messages were moved.
+    async fn redrive(&self) -> Result<usize, QueueError>;
+}

@@ -1,0 +1,306 @@
+//! What the functions need from storage, as small role traits: each caller takes the narrowest
+//! it needs. Adapters: [`crate::adapters::dynamo::DynamoStore`] and, for tests,
+//! `crate::adapters::memory::MemoryStore`; the contract tests hold both to the same behaviour.
+//!
+//! The traits are object safe (`async_trait`), so a caller may hold `Arc<dyn Store>`.
+
+use async_trait::async_trait;
+
+use crate::domain::clock::EpochMillis;
+use crate::domain::model::{
+    ApiKeyRecord, AttemptRecord, DeliveryRecord, DeliveryStatus, Endpoint, EventRecord,
+    IdempotencyRecord, Tenant,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write found the record in another state (already done, taken, over a limit).
+    #[error("condition not met")]
+    Conflict,
+    /// A stored item could not be read back into its record type.
+    #[error("stored item is malformed: {0}")]
+    Corrupt(String),
+    /// The table could not be reached or refused the call; worth retrying later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The state a delivery moves to after an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryUpdate {
+    pub status: DeliveryStatus,
+    pub next_attempt_at: Option<EpochMillis>,
+    pub last_error: Option<String>,
+}
+
+#[async_trait]
+pub trait TenantRead: Send + Sync {
+    async fn get_tenant(&self, tenant_id: &str) -> Result<Option<Tenant>, StoreError>;
+}
+
+#[async_trait]
+pub trait TenantWrite: Send + Sync {
+    /// Creates (`create` = true, Conflict if it exists) or updates a tenant's own fields
+    /// (name, defaults, max_endpoints, https_only, updated_at; never its endpoint count).
+    async fn put_tenant(&self, tenant: &Tenant, create: bool) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait EndpointRead: Send + Sync {
+    async fn get_endpoint(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+    ) -> Result<Option<Endpoint>, StoreError>;
+    async fn list_endpoints(&self, tenant_id: &str) -> Result<Vec<Endpoint>, StoreError>;
+}
+
+#[async_trait]
+pub trait EndpointWrite: Send + Sync {
+    /// Adds an endpoint unless the tenant already has `max_endpoints` (Conflict).
+    async fn create_endpoint(
+        &self,
+        endpoint: &Endpoint,
+        max_endpoints: u32,
+    ) -> Result<(), StoreError>;
+    /// Replaces an existing endpoint if it was last updated at `expected_updated_at`
+    /// (optimistic lock; Conflict otherwise).
+    async fn update_endpoint(
+        &self,
+        endpoint: &Endpoint,
+        expected_updated_at: EpochMillis,
+    ) -> Result<(), StoreError>;
+    /// Deletes an endpoint and frees its place under the tenant's limit (Conflict if absent).
+    async fn delete_endpoint(&self, tenant_id: &str, endpoint_id: &str) -> Result<(), StoreError>;
+}
+
+/// What the delivery function writes about an endpoint's health.
+#[async_trait]
+pub trait EndpointHealth: Send + Sync {
+    /// Disables an enabled endpoint, saying why (Conflict if it is not enabled).
+    async fn disable_endpoint(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        reason: &str,
+        now: EpochMillis,
+    ) -> Result<(), StoreError>;
+    /// Notes a delivery that ended failed; returns since when the endpoint has been failing.
+    async fn mark_failing(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        now: EpochMillis,
+    ) -> Result<EpochMillis, StoreError>;
+    /// A delivery succeeded: the endpoint is no longer failing.
+    async fn clear_failing(&self, tenant_id: &str, endpoint_id: &str) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait ApiKeys: Send + Sync {
+    async fn put_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    async fn find_api_key(&self, key_sha256: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+    /// Conflict when the tenant has no such key.
+    async fn delete_api_key(&self, tenant_id: &str, key_id: &str) -> Result<(), StoreError>;
+}
+
+/// What claiming an idempotency key found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdempotencyClaim {
+    /// This request is the first within 24 h: it does the work.
+    Claimed,
+    /// An earlier request holds the key (its response is None while it is still running).
+    Existing(IdempotencyRecord),
+}
+
+#[async_trait]
+pub trait Idempotency: Send + Sync {
+    /// Takes `key` for this request unless a live (< 24 h) record holds it.
+    async fn claim_idempotency(
+        &self,
+        tenant_id: &str,
+        key: &str,
+        now: EpochMillis,
+    ) -> Result<IdempotencyClaim, StoreError>;
+    async fn get_idempotency(
+        &self,
+        tenant_id: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    async fn complete_idempotency(
+        &self,
+        tenant_id: &str,
+        key: &str,
+        response: &str,
+    ) -> Result<(), StoreError>;
+    /// Frees the key after the first request failed, so a retry can do the work.
+    async fn release_idempotency(&self, tenant_id: &str, key: &str) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait EventWrite: Send + Sync {
+    /// Writes an event and its deliveries; every item is written or the call fails.
+    async fn put_event(
+        &self,
+        event: &EventRecord,
+        deliveries: &[DeliveryRecord],
+    ) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait EventRead: Send + Sync {
+    async fn get_event(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+    ) -> Result<Option<EventRecord>, StoreError>;
+    async fn list_event_deliveries(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+    ) -> Result<Vec<DeliveryRecord>, StoreError>;
+}
+
+/// One page of an endpoint's deliveries, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryPage {
+    pub deliveries: Vec<DeliveryRecord>,
+    /// The id of the last delivery returned when more may follow.
+    pub next_after: Option<String>,
+}
+
+#[async_trait]
+pub trait DeliveryRead: Send + Sync {
+    /// Strongly consistent read of a delivery.
+    async fn get_delivery(
+        &self,
+        tenant_id: &str,
+        delivery_id: &str,
+    ) -> Result<Option<DeliveryRecord>, StoreError>;
+    async fn get_attempts(
+        &self,
+        tenant_id: &str,
+        delivery_id: &str,
+    ) -> Result<Vec<AttemptRecord>, StoreError>;
+    /// An endpoint's deliveries, newest first, created before delivery `after` (exclusive) when
+    /// given, with the given status when given.
+    async fn list_endpoint_deliveries(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        status: Option<DeliveryStatus>,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<DeliveryPage, StoreError>;
+    /// An endpoint's failed deliveries created from `since` to `until` (epoch ms, inclusive).
+    async fn failed_deliveries_between(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        since: EpochMillis,
+        until: EpochMillis,
+    ) -> Result<Vec<DeliveryRecord>, StoreError>;
+}
+
+/// The delivery function's lease and attempt log.
+#[async_trait]
+pub trait AttemptLog: Send + Sync {
+    /// Takes the delivery for one attempt: succeeds only if it is pending, has made exactly
+    /// `attempt_count` attempts and no other worker holds an unexpired lease (else Conflict).
+    /// `manual`: a manual attempt may be made whatever the status.
+    async fn claim(
+        &self,
+        delivery: &DeliveryRecord,
+        owner: &str,
+        now: EpochMillis,
+        lease_until: EpochMillis,
+        manual: bool,
+    ) -> Result<(), StoreError>;
+    /// Records attempt `attempt.number` (Conflict if one of that number exists), then moves the
+    /// delivery on if `owner` still holds it (else Conflict).
+    async fn record_attempt(
+        &self,
+        tenant_id: &str,
+        attempt: &AttemptRecord,
+        update: &DeliveryUpdate,
+        owner: &str,
+    ) -> Result<(), StoreError>;
+    /// Moves the delivery on after `attempt` (already recorded), if `owner` holds it (else
+    /// Conflict).
+    async fn advance_delivery(
+        &self,
+        tenant_id: &str,
+        attempt: &AttemptRecord,
+        update: &DeliveryUpdate,
+        owner: &str,
+    ) -> Result<(), StoreError>;
+    /// Attempt `number` of a delivery, if it was recorded (strongly consistent).
+    async fn get_attempt(
+        &self,
+        tenant_id: &str,
+        delivery_id: &str,
+        number: u32,
+    ) -> Result<Option<AttemptRecord>, StoreError>;
+}
+
+/// Ending and restarting deliveries outside an attempt.
+#[async_trait]
+pub trait DeliveryControl: Send + Sync {
+    /// Puts a failed delivery back to pending with its schedule restarted (Conflict unless it
+    /// is failed).
+    async fn restart_delivery(
+        &self,
+        delivery: &DeliveryRecord,
+        now: EpochMillis,
+    ) -> Result<(), StoreError>;
+    /// Ends a pending delivery without an attempt (its endpoint was deleted, say).
+    async fn fail_delivery(
+        &self,
+        tenant_id: &str,
+        delivery_id: &str,
+        reason: &str,
+        now: EpochMillis,
+    ) -> Result<(), StoreError>;
+}
+
+/// A cheap call proving a dependency is reachable (the health route).
+#[async_trait]
+pub trait Ping: Send + Sync {
+    async fn ping(&self) -> Result<(), String>;
+}
+
+/// Every storage role at once: what the API function holds (as `Arc<dyn Store>`). Code below
+/// the API takes the narrowest role it needs.
+pub trait Store:
+    TenantRead
+    + TenantWrite
+    + EndpointRead
+    + EndpointWrite
+    + EndpointHealth
+    + ApiKeys
+    + Idempotency
+    + EventWrite
+    + EventRead
+    + DeliveryRead
+    + AttemptLog
+    + DeliveryControl
+    + Ping
+{
+}
+
+impl<T> Store for T where
+    T: TenantRead
+        + TenantWrite
+        + EndpointRead
+        + EndpointWrite
+        + EndpointHealth
+        + ApiKeys
+        + Idempotency
+        + EventWrite
+        + EventRead
+        + DeliveryRead
+        + AttemptLog
+        + DeliveryControl
+        + Ping
+{
+}
