@@ -1,0 +1,168 @@
+//! Deliveries: DeliveryRead (a delivery and its attempts share a partition; an endpoint's
+//! deliveries are gsi2, newest first) and DeliveryControl.
+
+use async_trait::async_trait;
+
+use crate::domain::clock::EpochMillis;
+use crate::domain::model::{AttemptRecord, DeliveryRecord, DeliveryStatus};
+use crate::ports::store::{DeliveryControl, DeliveryPage, DeliveryRead, StoreError};
+
+use super::item::{n, s};
+use super::query::{Pages, query_pages};
+use super::{DynamoStore, keys, map_err};
+
+/// The smallest page a Query of an endpoint's deliveries asks for (a status filter may drop
+/// most of a page).
+const MIN_QUERY_PAGE: i32 = 25;
+
+#[async_trait]
+impl DeliveryRead for DynamoStore {
+    async fn get_delivery(
+        &self,
+        tenant_id: &str,
+        delivery_id: &str,
+    ) -> Result<Option<DeliveryRecord>, StoreError> {
+        self.get(keys::delivery(tenant_id, delivery_id), true).await
+    }
+
+    async fn get_attempts(
+        &self,
+        tenant_id: &str,
+        delivery_id: &str,
+    ) -> Result<Vec<AttemptRecord>, StoreError> {
+        let query = self.query_sk_prefix(
+            keys::delivery_pk(tenant_id, delivery_id),
+            keys::ATTEMPT_SK_PREFIX,
+        );
+        query_pages(query, Pages::All).await
+    }
+
+    async fn list_endpoint_deliveries(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        status: Option<DeliveryStatus>,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<DeliveryPage, StoreError> {
+        let limit = limit.max(1);
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI_ENDPOINT)
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit + 1).unwrap_or(101).max(MIN_QUERY_PAGE))
+            .expression_attribute_values(
+                ":pk",
+                s(keys::endpoint_deliveries_pk(tenant_id, endpoint_id)),
+            );
+        query = match after {
+            Some(a) => query
+                .key_condition_expression("gsi2pk = :pk AND gsi2sk < :after")
+                .expression_attribute_values(":after", s(a)),
+            None => query.key_condition_expression("gsi2pk = :pk"),
+        };
+        if let Some(st) = status {
+            query = query
+                .filter_expression("#status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(st.as_str()));
+        }
+        let mut found: Vec<DeliveryRecord> =
+            query_pages(query, Pages::UntilMoreThan(limit)).await?;
+        let more = found.len() > limit;
+        found.truncate(limit);
+        let next_after = if more {
+            found.last().map(|d| d.id.clone())
+        } else {
+            None
+        };
+        Ok(DeliveryPage {
+            deliveries: found,
+            next_after,
+        })
+    }
+
+    async fn failed_deliveries_between(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        since: EpochMillis,
+        until: EpochMillis,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let (lo, hi) = keys::delivery_id_bounds(since, until);
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI_ENDPOINT)
+            .key_condition_expression("gsi2pk = :pk AND gsi2sk BETWEEN :lo AND :hi")
+            .filter_expression("#status = :failed")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(
+                ":pk",
+                s(keys::endpoint_deliveries_pk(tenant_id, endpoint_id)),
+            )
+            .expression_attribute_values(":lo", s(lo))
+            .expression_attribute_values(":hi", s(hi))
+            .expression_attribute_values(":failed", s(DeliveryStatus::Failed.as_str()));
+        query_pages(query, Pages::All).await
+    }
+}
+
+#[async_trait]
+impl DeliveryControl for DynamoStore {
+    async fn restart_delivery(
+        &self,
+        delivery: &DeliveryRecord,
+        now: EpochMillis,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(
+                keys::delivery(&delivery.tenant_id, &delivery.id).item(),
+            ))
+            .update_expression(
+                "SET #status = :pending, retry_base = attempt_count, updated_at = :now \
+                 REMOVE next_attempt_at, last_error, lease_until, lease_owner",
+            )
+            .condition_expression("#status = :failed")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s(DeliveryStatus::Pending.as_str()))
+            .expression_attribute_values(":failed", s(DeliveryStatus::Failed.as_str()))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn fail_delivery(
+        &self,
+        tenant_id: &str,
+        delivery_id: &str,
+        reason: &str,
+        now: EpochMillis,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::delivery(tenant_id, delivery_id).item()))
+            .update_expression(
+                "SET #status = :failed, last_error = :reason, updated_at = :now \
+                 REMOVE next_attempt_at, lease_until, lease_owner",
+            )
+            .condition_expression("#status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":failed", s(DeliveryStatus::Failed.as_str()))
+            .expression_attribute_values(":pending", s(DeliveryStatus::Pending.as_str()))
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+}
