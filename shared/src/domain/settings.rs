@@ -117,7 +117,8 @@ impl DeliverySettings {
     /// (and in the tests), so a broken file stops a deployment before any request reaches it.
     pub fn defaults() -> Self {
         static DEFAULTS: std::sync::LazyLock<DeliverySettings> = std::sync::LazyLock::new(|| {
-            #[allow(clippy::expect_used)] // compile-time content, checked at cold start and in tests
+            #[allow(clippy::expect_used)]
+            // compile-time content, checked at cold start and in tests
             DeliverySettings::check_embedded_defaults().expect("embedded defaults.json is valid")
         });
         DEFAULTS.clone()
@@ -125,8 +126,8 @@ impl DeliverySettings {
 
     /// Parses and validates the embedded `defaults.json`.
     pub fn check_embedded_defaults() -> Result<Self, SettingsError> {
-        let parsed: Self = serde_json::from_str(DEFAULTS_JSON)
-            .map_err(|e| err("defaults.json", e.to_string()))?;
+        let parsed: Self =
+            serde_json::from_str(DEFAULTS_JSON).map_err(|e| err("defaults.json", e.to_string()))?;
         parsed.validate()?;
         Ok(parsed)
     }
