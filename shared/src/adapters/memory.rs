@@ -1,3 +1,4 @@
+// shape: test support (compiled for tests and the `memory` feature only)
 //! In-memory adapters for tests: [`MemoryStore`] (every storage role) and [`MemoryQueue`]
 //! (enqueue, visibility, redrive). They keep the DynamoDB adapter's conditions — which writes
 //! answer `Conflict`, what a claim requires, how pages are cut — and the contract tests
