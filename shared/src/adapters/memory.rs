@@ -23,9 +23,6 @@ use crate::domain::model::{
 use crate::ports::queue::{Enqueue, OutgoingMessage, QueueError, Redrive, Visibility};
 use crate::ports::store::*;
 
-/// Idempotency keys are honoured for this long (as in the DynamoDB adapter).
-const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3_600_000;
-
 type Key2 = (String, String);
 
 #[derive(Default)]

@@ -1,6 +1,8 @@
 //! The ports' implementations at the edge: every AWS SDK and reqwest call lives here.
 
 pub mod aws;
+#[cfg(any(test, feature = "memory"))]
+pub mod contract;
 pub mod dynamo;
 pub mod http;
 #[cfg(any(test, feature = "memory"))]

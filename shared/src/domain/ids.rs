@@ -72,4 +72,14 @@ mod tests {
         let b = IdKind::Delivery.generate();
         assert!(a < b);
     }
+
+    #[test]
+    fn delivery_id_bounds_cover_every_id_of_the_window() {
+        let (lo, hi) = delivery_id_bounds(1_000, 2_000);
+        let id = |ms: u64, r: u128| format!("dlv_{}", ulid::Ulid::from_parts(ms, r));
+        assert!(lo <= id(1_000, 0) && id(2_000, u128::MAX) <= hi);
+        assert!(id(999, u128::MAX) < lo && hi < id(2_001, 0));
+        let (lo, _) = delivery_id_bounds(-5, 0);
+        assert_eq!(lo, id(0, 0));
+    }
 }

@@ -113,6 +113,9 @@ pub enum IdempotencyClaim {
     Existing(IdempotencyRecord),
 }
 
+/// How long an idempotency key is honoured after the request that claimed it.
+pub const IDEMPOTENCY_WINDOW_MS: EpochMillis = 24 * 3_600_000;
+
 #[async_trait]
 pub trait Idempotency: Send + Sync {
     /// Takes `key` for this request unless a live (< 24 h) record holds it.

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use crate::domain::clock::EpochMillis;
+use crate::domain::ids::delivery_id_bounds;
 use crate::domain::model::{AttemptRecord, DeliveryRecord, DeliveryStatus};
 use crate::ports::store::{DeliveryControl, DeliveryPage, DeliveryRead, StoreError};
 
@@ -91,7 +92,7 @@ impl DeliveryRead for DynamoStore {
         since: EpochMillis,
         until: EpochMillis,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        let (lo, hi) = keys::delivery_id_bounds(since, until);
+        let (lo, hi) = delivery_id_bounds(since, until);
         let query = self
             .client
             .query()

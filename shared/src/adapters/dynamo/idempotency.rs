@@ -4,13 +4,10 @@ use async_trait::async_trait;
 
 use crate::domain::clock::EpochMillis;
 use crate::domain::model::IdempotencyRecord;
-use crate::ports::store::{Idempotency, IdempotencyClaim, StoreError};
+use crate::ports::store::{IDEMPOTENCY_WINDOW_MS, Idempotency, IdempotencyClaim, StoreError};
 
 use super::item::{idempotency_item, n, s};
 use super::{DynamoStore, keys, map_err};
-
-/// Idempotency keys are honoured for this long.
-pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3_600_000;
 
 /// How often a claim is tried when the key is released between the claim and the read.
 const CLAIM_TRIES: usize = 3;

@@ -13,13 +13,11 @@
 //!
 //! This table is the README's "DynamoDB keys" table; keep the two in agreement. Delivery ids
 //! are ULIDs, so gsi2 sorted descending is "newest first", and a time window is a `BETWEEN` on
-//! gsi2's sort key ([`delivery_id_bounds`]). One-off `webhook_url` deliveries have no gsi2 keys.
+//! gsi2's sort key ([`crate::domain::ids::delivery_id_bounds`]). One-off `webhook_url` deliveries have no gsi2 keys.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-
-use crate::domain::clock::EpochMillis;
 
 use super::item::Item;
 
@@ -117,15 +115,6 @@ pub fn health() -> Key {
     Key::new("HEALTH".to_owned(), "HEALTH")
 }
 
-/// The smallest and largest delivery ids a millisecond can produce (ULIDs start with the time).
-pub fn delivery_id_bounds(since: EpochMillis, until: EpochMillis) -> (String, String) {
-    let ms = |t: EpochMillis| u64::try_from(t.max(0)).unwrap_or(0);
-    (
-        format!("dlv_{}", ulid::Ulid::from_parts(ms(since), 0)),
-        format!("dlv_{}", ulid::Ulid::from_parts(ms(until), u128::MAX)),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,15 +170,5 @@ mod tests {
         let mut sorted = sks.clone();
         sorted.sort();
         assert_eq!(sks, sorted);
-    }
-
-    #[test]
-    fn delivery_id_bounds_cover_every_id_of_the_window() {
-        let (lo, hi) = delivery_id_bounds(1_000, 2_000);
-        let id = |ms: u64, r: u128| format!("dlv_{}", ulid::Ulid::from_parts(ms, r));
-        assert!(lo <= id(1_000, 0) && id(2_000, u128::MAX) <= hi);
-        assert!(id(999, u128::MAX) < lo && hi < id(2_001, 0));
-        let (lo, _) = delivery_id_bounds(-5, 0);
-        assert_eq!(lo, id(0, 0));
     }
 }

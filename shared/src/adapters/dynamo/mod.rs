@@ -23,7 +23,6 @@ pub mod keys;
 mod query;
 mod tenants;
 
-pub use idempotency::IDEMPOTENCY_WINDOW_MS;
 pub use item::Item;
 pub use keys::{GSI_ENDPOINT, GSI_EVENT};
 

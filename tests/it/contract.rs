@@ -1,0 +1,27 @@
+//! The store contract (`shared::adapters::contract`) against the DynamoDB adapter on moto: the
+//! same checks the in-memory store passes in shared's unit tests, so the fake cannot drift.
+//! The checks use their own tenant ids, so they share one table.
+
+use shared::adapters::contract;
+use shared::adapters::dynamo::DynamoStore;
+
+use crate::harness::{aws_config, provision};
+
+async fn store() -> DynamoStore {
+    let resources = provision(&[]);
+    let client = aws_sdk_dynamodb::Client::new(&aws_config().await);
+    DynamoStore::new(client, resources.table_name)
+}
+
+#[tokio::test]
+async fn dynamo_store_meets_the_store_contract() {
+    contract::run_all(&store().await).await;
+}
+
+/// A second pass on the same table: nothing a check leaves behind may change another's result.
+#[tokio::test]
+async fn dynamo_store_meets_the_contract_twice_on_one_table() {
+    let store = store().await;
+    contract::run_all(&store).await;
+    contract::run_all(&store).await;
+}
