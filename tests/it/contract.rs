@@ -25,3 +25,11 @@ async fn dynamo_store_meets_the_contract_twice_on_one_table() {
     contract::run_all(&store).await;
     contract::run_all(&store).await;
 }
+
+/// A listing call reads a bounded window of an endpoint's history (a status filter that matches
+/// little never makes one request read everything).
+#[tokio::test]
+async fn dynamo_listing_reads_at_most_its_scan_budget() {
+    let store = store().await.with_list_scan_budget(10);
+    contract::listing_reads_at_most_its_scan_budget(&store, 10).await;
+}

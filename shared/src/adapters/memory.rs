@@ -41,6 +41,8 @@ struct State {
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    /// Items one listing call reads at most; None: the default.
+    list_scan_budget: Option<usize>,
     unavailable: AtomicBool,
     calls: Mutex<HashMap<&'static str, usize>>,
 }
@@ -52,6 +54,16 @@ fn k(a: &str, b: &str) -> Key2 {
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Sets how many items one listing call reads at most (as `DynamoStore` allows).
+    pub fn with_list_scan_budget(mut self, budget: usize) -> Self {
+        self.list_scan_budget = Some(budget.max(1));
+        self
+    }
+
+    fn list_scan_budget(&self) -> usize {
+        self.list_scan_budget.unwrap_or(LIST_SCAN_BUDGET)
     }
 
     /// While set, every call fails with `StoreError::Unavailable` (a table outage).
@@ -442,22 +454,26 @@ impl DeliveryRead for MemoryStore {
         limit: usize,
         after: Option<&str>,
     ) -> Result<DeliveryPage, StoreError> {
+        let budget = self.list_scan_budget();
         self.with("list_endpoint_deliveries", |s| {
             let limit = limit.max(1);
-            let mut found: Vec<DeliveryRecord> = of_endpoint(s, tenant_id, endpoint_id)
+            let mut found = Vec::new();
+            let mut last_read: Option<String> = None;
+            let newer_first = of_endpoint(s, tenant_id, endpoint_id)
                 .rev()
-                .filter(|d| after.is_none_or(|a| d.id.as_str() < a))
-                .filter(|d| status.is_none_or(|st| d.status == st))
-                .take(limit + 1)
-                .cloned()
-                .collect();
-            let more = found.len() > limit;
-            found.truncate(limit);
-            let next_after = more.then(|| found.last().map(|d| d.id.clone())).flatten();
-            Ok(DeliveryPage {
-                deliveries: found,
-                next_after,
-            })
+                .filter(|d| after.is_none_or(|a| d.id.as_str() < a));
+            for (read, d) in newer_first.enumerate() {
+                if found.len() > limit || read == budget {
+                    // Stopped with more left (as a Query stopped by its Limit).
+                    let stopped_at = last_read.filter(|_| found.len() <= limit);
+                    return Ok(DeliveryPage::cut(found, limit, stopped_at));
+                }
+                if status.is_none_or(|st| d.status == st) {
+                    found.push(d.clone());
+                }
+                last_read = Some(d.id.clone());
+            }
+            Ok(DeliveryPage::cut(found, limit, None))
         })
     }
 

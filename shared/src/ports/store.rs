@@ -164,12 +164,36 @@ pub trait EventRead: Send + Sync {
     ) -> Result<Vec<DeliveryRecord>, StoreError>;
 }
 
+/// How many of an endpoint's deliveries one listing call reads at most (filtered out or not).
+pub const LIST_SCAN_BUDGET: usize = 1_000;
+
 /// One page of an endpoint's deliveries, newest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeliveryPage {
     pub deliveries: Vec<DeliveryRecord>,
-    /// The id of the last delivery returned when more may follow.
+    /// Where the next page starts (exclusive) when more may follow: the last delivery returned,
+    /// or, when the scan budget ran out first, the last delivery read.
     pub next_after: Option<String>,
+}
+
+impl DeliveryPage {
+    /// The page a listing answers from what it `found` (newest first): at most `limit`
+    /// deliveries, and where the next page starts — after the last one returned when more were
+    /// found, else where reading stopped (`stopped_at`, when it stopped before the end).
+    pub fn cut(mut found: Vec<DeliveryRecord>, limit: usize, stopped_at: Option<String>) -> Self {
+        if found.len() > limit {
+            found.truncate(limit);
+            let next_after = found.last().map(|d| d.id.clone());
+            return Self {
+                deliveries: found,
+                next_after,
+            };
+        }
+        Self {
+            deliveries: found,
+            next_after: stopped_at,
+        }
+    }
 }
 
 #[async_trait]
@@ -186,7 +210,10 @@ pub trait DeliveryRead: Send + Sync {
         delivery_id: &str,
     ) -> Result<Vec<AttemptRecord>, StoreError>;
     /// An endpoint's deliveries, newest first, created before delivery `after` (exclusive) when
-    /// given, with the given status when given.
+    /// given, with the given status when given. One call reads a bounded window of the
+    /// endpoint's history (the store's scan budget, [`LIST_SCAN_BUDGET`] by default): when a
+    /// status filter matches little, a page can hold fewer than `limit` deliveries, even none,
+    /// with `next_after` set to where reading stopped, so no call reads the whole history.
     async fn list_endpoint_deliveries(
         &self,
         tenant_id: &str,

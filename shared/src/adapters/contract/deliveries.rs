@@ -97,6 +97,73 @@ pub async fn list_endpoint_deliveries_newest_first_with_cursor<
     );
 }
 
+/// Reading stops at the store's scan budget (set to `budget` by the caller, who built the
+/// store): a filter that matches little gives short (even empty) pages whose cursor continues
+/// where reading stopped, so a caller walks the history in bounded steps and misses nothing.
+pub async fn listing_reads_at_most_its_scan_budget<
+    S: TenantWrite + EventWrite + DeliveryRead + DeliveryControl + ?Sized,
+>(
+    store: &S,
+    budget: usize,
+) {
+    let total = 3 * budget + budget / 2;
+    let (t, ds) = seeded(store, "window", |t| {
+        (0..total)
+            .map(|i| delivery(t, "evt_1", Some("ep_1"), T0 + i as i64, 0))
+            .collect()
+    })
+    .await;
+    // The oldest and one in the middle are failed; everything else pending.
+    for d in [&ds[0], &ds[total / 2]] {
+        store.fail_delivery(&t, &d.id, "gone", T0).await.unwrap();
+    }
+    let mut calls = 0;
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        calls += 1;
+        let page = store
+            .list_endpoint_deliveries(
+                &t,
+                "ep_1",
+                Some(DeliveryStatus::Failed),
+                1,
+                after.as_deref(),
+            )
+            .await
+            .unwrap();
+        assert!(calls <= total / budget + 3, "the walk never ends");
+        seen.extend(page.deliveries.iter().map(|d| d.id.clone()));
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, [ds[total / 2].id.clone(), ds[0].id.clone()]);
+    assert!(
+        calls >= total / budget,
+        "each call read at most {budget}: {calls} calls"
+    );
+    // The first call found nothing in its window and says where to go on.
+    let first = store
+        .list_endpoint_deliveries(&t, "ep_1", Some(DeliveryStatus::Failed), 1, None)
+        .await
+        .unwrap();
+    assert!(first.deliveries.is_empty());
+    assert_eq!(
+        first.next_after.as_deref(),
+        Some(ds[total - budget].id.as_str()),
+        "the last delivery read"
+    );
+    // Unfiltered pages are cut at the limit as before.
+    let page = store
+        .list_endpoint_deliveries(&t, "ep_1", None, 3, None)
+        .await
+        .unwrap();
+    assert_eq!(page.deliveries.len(), 3);
+    assert_eq!(page.next_after.as_deref(), Some(ds[total - 3].id.as_str()));
+}
+
 /// `failed_deliveries_between` finds the endpoint's failed deliveries created in the window,
 /// both ends included, oldest first.
 pub async fn failed_deliveries_between_includes_both_bounds<

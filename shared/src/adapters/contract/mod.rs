@@ -88,6 +88,12 @@ mod memory_store {
     );
 
     #[tokio::test]
+    async fn listing_reads_at_most_its_scan_budget_on_memory() {
+        let store = MemoryStore::new().with_list_scan_budget(10);
+        super::listing_reads_at_most_its_scan_budget(&store, 10).await;
+    }
+
+    #[tokio::test]
     async fn all_checks_share_one_store() {
         let store = MemoryStore::new();
         run_all(&store).await;

@@ -9,12 +9,12 @@ use crate::domain::model::{AttemptRecord, DeliveryRecord, DeliveryStatus};
 use crate::ports::store::{DeliveryControl, DeliveryPage, DeliveryRead, StoreError};
 
 use super::item::{n, s};
-use super::query::{Pages, query_pages};
+use super::query::{Pages, query_pages, query_window};
 use super::{DynamoStore, keys, map_err};
 
 /// The smallest page a Query of an endpoint's deliveries asks for (a status filter may drop
 /// most of a page).
-const MIN_QUERY_PAGE: i32 = 25;
+const MIN_QUERY_PAGE: usize = 25;
 
 #[async_trait]
 impl DeliveryRead for DynamoStore {
@@ -53,7 +53,6 @@ impl DeliveryRead for DynamoStore {
             .table_name(&self.table)
             .index_name(keys::GSI_ENDPOINT)
             .scan_index_forward(false)
-            .limit(i32::try_from(limit + 1).unwrap_or(101).max(MIN_QUERY_PAGE))
             .expression_attribute_values(
                 ":pk",
                 s(keys::endpoint_deliveries_pk(tenant_id, endpoint_id)),
@@ -70,19 +69,16 @@ impl DeliveryRead for DynamoStore {
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":status", s(st.as_str()));
         }
-        let mut found: Vec<DeliveryRecord> =
-            query_pages(query, Pages::UntilMoreThan(limit)).await?;
-        let more = found.len() > limit;
-        found.truncate(limit);
-        let next_after = if more {
-            found.last().map(|d| d.id.clone())
-        } else {
-            None
+        let window = Pages::Window {
+            more_than: limit,
+            budget: self.list_scan_budget,
+            page: (limit + 1).max(MIN_QUERY_PAGE),
         };
-        Ok(DeliveryPage {
-            deliveries: found,
-            next_after,
-        })
+        let read = query_window::<DeliveryRecord>(query, window).await?;
+        let stopped_at = read
+            .stopped_at
+            .and_then(|k| k.get("gsi2sk").and_then(|v| v.as_s().ok()).cloned());
+        Ok(DeliveryPage::cut(read.records, limit, stopped_at))
     }
 
     async fn failed_deliveries_between(

@@ -30,6 +30,8 @@ pub use keys::{GSI_ENDPOINT, GSI_EVENT};
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Items one listing call reads at most.
+    list_scan_budget: usize,
 }
 
 impl DynamoStore {
@@ -37,7 +39,14 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            list_scan_budget: crate::ports::store::LIST_SCAN_BUDGET,
         }
+    }
+
+    /// Sets how many items one listing call reads at most (tests use small windows).
+    pub fn with_list_scan_budget(mut self, budget: usize) -> Self {
+        self.list_scan_budget = budget.max(1);
+        self
     }
 
     pub fn table(&self) -> &str {

@@ -27,8 +27,20 @@ impl DynamoStore {
 pub(super) enum Pages {
     /// Every page: the whole result.
     All,
-    /// Until more than this many records were found (or the result ends).
-    UntilMoreThan(usize),
+    /// Until more than `more_than` records were found, the result ends, or `budget` items were
+    /// read (before any filter), `page` items a request.
+    Window {
+        more_than: usize,
+        budget: usize,
+        page: usize,
+    },
+}
+
+/// What a Query read.
+pub(super) struct Paged<T> {
+    pub records: Vec<T>,
+    /// The last key read, when reading stopped with more items possibly left.
+    pub stopped_at: Option<Item>,
 }
 
 /// Sends `query` page after page (each page starting where the last one ended) and reads every
@@ -37,25 +49,51 @@ pub(super) async fn query_pages<T: DeserializeOwned>(
     query: QueryFluentBuilder,
     pages: Pages,
 ) -> Result<Vec<T>, StoreError> {
+    Ok(query_window(query, pages).await?.records)
+}
+
+/// [`query_pages`], also saying where reading stopped.
+pub(super) async fn query_window<T: DeserializeOwned>(
+    query: QueryFluentBuilder,
+    pages: Pages,
+) -> Result<Paged<T>, StoreError> {
     let mut found = Vec::new();
     let mut start: Option<Item> = None;
+    let mut scanned = 0usize;
     loop {
-        let page = query
-            .clone()
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(map_err)?;
-        for item in page.items.unwrap_or_default() {
+        let mut request = query.clone().set_exclusive_start_key(start.take());
+        if let Pages::Window { budget, page, .. } = pages {
+            let size = page.min(budget.saturating_sub(scanned)).max(1);
+            request = request.limit(i32::try_from(size).unwrap_or(i32::MAX));
+        }
+        let page = request.send().await.map_err(map_err)?;
+        let items = page.items.unwrap_or_default();
+        scanned += usize::try_from(page.scanned_count)
+            .unwrap_or(0)
+            .max(items.len());
+        for item in items {
             found.push(from_item(item)?);
         }
         let enough = match pages {
             Pages::All => false,
-            Pages::UntilMoreThan(limit) => found.len() > limit,
+            Pages::Window {
+                more_than, budget, ..
+            } => found.len() > more_than || scanned >= budget,
         };
         match page.last_evaluated_key {
             Some(k) if !k.is_empty() && !enough => start = Some(k),
-            _ => return Ok(found),
+            Some(k) if !k.is_empty() => {
+                return Ok(Paged {
+                    records: found,
+                    stopped_at: Some(k),
+                });
+            }
+            _ => {
+                return Ok(Paged {
+                    records: found,
+                    stopped_at: None,
+                });
+            }
         }
     }
 }
