@@ -32,10 +32,7 @@ pub enum ApiError {
     MethodNotAllowed,
     /// 409 with its own code (`conflict`, `endpoint_limit_reached`, `request_in_progress`).
     #[error("{message}")]
-    Conflict {
-        code: &'static str,
-        message: String,
-    },
+    Conflict { code: &'static str, message: String },
     /// 413: a body, payload or metadata over its limit.
     #[error("{message}")]
     TooLarge {
@@ -169,7 +166,11 @@ mod tests {
             e.body(),
             json!({"error": {"code": "invalid_field", "message": "must use https", "field": "url"}})
         );
-        assert!(ApiError::Unauthorized.body()["error"].get("field").is_none());
+        assert!(
+            ApiError::Unauthorized.body()["error"]
+                .get("field")
+                .is_none()
+        );
         assert_eq!(
             ApiError::NotFound("tenant").body()["error"]["message"],
             "No such tenant."

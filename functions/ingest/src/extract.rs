@@ -123,7 +123,10 @@ mod tests {
         assert_eq!(err(b"{").status().as_u16(), 400);
         assert_eq!(err(b"").status().as_u16(), 400);
         assert_eq!(err(br#"{"name": "a"} x"#).status().as_u16(), 400);
-        assert_eq!(status_and_field(&err(br#"{"name": 1}"#)), (422, Some("name")));
+        assert_eq!(
+            status_and_field(&err(br#"{"name": 1}"#)),
+            (422, Some("name"))
+        );
         assert_eq!(
             status_and_field(&err(br#"{"name": "a", "inner": {"n": -1}}"#)),
             (422, Some("inner.n"))

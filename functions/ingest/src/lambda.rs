@@ -113,9 +113,7 @@ mod tests {
         assert_eq!(r.uri().query(), Some("a=b%20c&d=%22%7B%7D%22"));
         assert!(r.body().is_empty());
         let mut odd_host = event("/v1/x", "", None, false);
-        odd_host
-            .headers
-            .insert("host", "exa mple".parse().unwrap());
+        odd_host.headers.insert("host", "exa mple".parse().unwrap());
         assert_eq!(into_request(odd_host).uri().path(), "/v1/x");
         let r = into_request(event("/v1/x", "", Some("eyJhIjoxfQ=="), true));
         assert_eq!(r.body().as_ref(), br#"{"a":1}"#);

@@ -14,7 +14,7 @@ use shared::domain::secret::Secret;
 use shared::domain::settings::{DeliverySettings, RetryOn, SettingsPatch, SignatureScheme};
 use shared::domain::url_rules::check_receiver_url;
 use shared::ports::{
-    DeliveryControl, DeliveryRead, Enqueue, EndpointRead, EndpointWrite, EventRead, StoreError,
+    DeliveryControl, DeliveryRead, EndpointRead, EndpointWrite, Enqueue, EventRead, StoreError,
     TenantRead,
 };
 
@@ -96,7 +96,9 @@ pub async fn create<S: TenantRead + EndpointWrite + ?Sized>(
         event_types: req.event_types,
         description: req.description,
         enabled: req.enabled.unwrap_or(true),
-        secret: req.secret.map_or_else(Secret::generate, Secret::from_string),
+        secret: req
+            .secret
+            .map_or_else(Secret::generate, Secret::from_string),
         previous_secrets: Vec::new(),
         disabled_reason: None,
         disabled_at: None,
@@ -211,7 +213,9 @@ pub async fn rotate_secret<S: TenantRead + EndpointRead + EndpointWrite + ?Sized
     let existing = load(store, tenant_id, endpoint_id).await?;
     let now = now_millis();
     let mut endpoint = existing.clone();
-    endpoint.secret = req.secret.map_or_else(Secret::generate, Secret::from_string);
+    endpoint.secret = req
+        .secret
+        .map_or_else(Secret::generate, Secret::from_string);
     let mut previous: Vec<PreviousSecret> = Vec::new();
     if grace > 0 {
         previous.push(PreviousSecret {
@@ -286,7 +290,11 @@ async fn save<S: EndpointWrite + ?Sized>(
 
 /// Checks every field of an endpoint as it would be stored (normalising its URL), against the
 /// tenant's rules and defaults.
-fn validate(config: &IngestConfig, tenant: &Tenant, endpoint: &mut Endpoint) -> Result<(), ApiError> {
+fn validate(
+    config: &IngestConfig,
+    tenant: &Tenant,
+    endpoint: &mut Endpoint,
+) -> Result<(), ApiError> {
     let https_only = tenant.https_only || config.https_only;
     let url = check_receiver_url(&endpoint.url, https_only, &config.address_policy)
         .map_err(|e| ApiError::invalid("url", e.to_string()))?;

@@ -40,7 +40,10 @@ where
     Fut: Future<Output = Result<T, ApiError>>,
 {
     for _ in 0..CLAIMS {
-        match store.claim_idempotency(tenant_id, key, now_millis()).await? {
+        match store
+            .claim_idempotency(tenant_id, key, now_millis())
+            .await?
+        {
             IdempotencyClaim::Claimed => {
                 let result = work().await;
                 settle(store, tenant_id, key, &result).await;

@@ -13,7 +13,7 @@ use shared::domain::fanout::{self, NewEvent};
 use shared::domain::model::{DeliveryRecord, Tenant};
 use shared::domain::url_rules::check_receiver_url;
 use shared::ports::{
-    DeliveryControl, Enqueue, EndpointRead, EventWrite, Idempotency, QueueError, TenantRead,
+    DeliveryControl, EndpointRead, Enqueue, EventWrite, Idempotency, QueueError, TenantRead,
 };
 
 use super::idempotency::{self, Answer};

@@ -8,7 +8,7 @@ use shared::domain::clock::{EpochMillis, now_millis, parse_rfc3339};
 use shared::domain::fanout::requeue_message;
 use shared::domain::model::{DeliveryRecord, ENDPOINT_DISABLED, Endpoint, EventRecord};
 use shared::ports::{
-    DeliveryControl, DeliveryRead, Enqueue, EndpointRead, EventRead, QueueError, StoreError,
+    DeliveryControl, DeliveryRead, EndpointRead, Enqueue, EventRead, QueueError, StoreError,
 };
 
 use crate::error::ApiError;
