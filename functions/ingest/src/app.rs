@@ -77,7 +77,7 @@ fn request_span(req: &Request) -> Span {
 fn log_response(res: &Response, latency: Duration, _: &Span) {
     tracing::info!(
         status = res.status().as_u16(),
-        latency_ms = latency.as_millis(),
+        latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
         "request"
     );
 }
