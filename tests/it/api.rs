@@ -13,7 +13,7 @@ fn code(v: &serde_json::Value) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authentication_is_required_and_checked() {
-    let stack = Stack::start_with(&[], false).await;
+    let stack = Stack::builder().poll(false).start().await;
     let (s, v) = stack.call("GET", "/v1/tenants/acme", None, None).await;
     assert_eq!((s, code(&v)), (401, "unauthorized"));
     let (s, _) = stack
@@ -33,7 +33,7 @@ async fn authentication_is_required_and_checked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenant_create_then_update() {
-    let stack = Stack::start_with(&[], false).await;
+    let stack = Stack::builder().poll(false).start().await;
     let (s, v) = stack
         .admin(
             "PUT",
@@ -81,7 +81,7 @@ async fn tenant_create_then_update() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endpoint_validation_and_url_rules() {
-    let stack = Stack::start_with(&[], false).await;
+    let stack = Stack::builder().poll(false).start().await;
     stack.tenant("acme", json!({"max_endpoints": 2})).await;
     let post = |body: serde_json::Value| {
         let stack = &stack;
@@ -194,7 +194,7 @@ async fn endpoint_validation_and_url_rules() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_validation_changes_nothing() {
-    let stack = Stack::start_with(&[], false).await;
+    let stack = Stack::builder().poll(false).start().await;
     stack.tenant("acme", json!({})).await;
     let key = Some(ADMIN_KEY);
     let (s, v) = stack
@@ -272,7 +272,7 @@ async fn event_validation_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn base64_bodies_of_function_urls_are_decoded() {
     use base64::Engine;
-    let stack = Stack::start_with(&[], false).await;
+    let stack = Stack::builder().poll(false).start().await;
     let body = base64::engine::general_purpose::STANDARD.encode(br#"{"name": "b64"}"#);
     let event = json!({
         "version": "2.0",
@@ -287,35 +287,26 @@ async fn base64_bodies_of_function_urls_are_decoded() {
     });
     let event_json = event;
     let event: ApiGatewayV2httpRequest = serde_json::from_value(event_json.clone()).unwrap();
-    let response = stack
-        .app
-        .handle(ingest::http::ApiRequest::from_apigw(event))
-        .await;
-    assert_eq!(response.status, 201, "{}", response.body);
-    assert!(response.body.contains("\"name\":\"b64\""));
+    let (status, body) = stack.send(event).await;
+    assert_eq!(status, 201, "{body}");
+    assert!(body.contains("\"name\":\"b64\""));
 
     // Bytes that are not UTF-8 (API Gateway sends them base64-encoded): a clear 400.
     let mut bad: ApiGatewayV2httpRequest = serde_json::from_value(event_json.clone()).unwrap();
     bad.body = Some(base64::engine::general_purpose::STANDARD.encode([0xffu8, 0xfe, 0x7b]));
-    let response = stack
-        .app
-        .handle(ingest::http::ApiRequest::from_apigw(bad))
-        .await;
-    assert_eq!(response.status, 400, "{}", response.body);
-    assert!(response.body.contains("malformed_json"));
+    let (status, body) = stack.send(bad).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("malformed_json"));
     // A body that is not even base64: also 400, nothing else.
     let mut garbled: ApiGatewayV2httpRequest = serde_json::from_value(event_json).unwrap();
     garbled.body = Some("%%% not base64 %%%".into());
-    let response = stack
-        .app
-        .handle(ingest::http::ApiRequest::from_apigw(garbled))
-        .await;
-    assert_eq!(response.status, 400, "{}", response.body);
+    let (status, body) = stack.send(garbled).await;
+    assert_eq!(status, 400, "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_operation_is_a_real_route() {
-    let stack = Stack::start_with(&[], false).await;
+    let stack = Stack::builder().poll(false).start().await;
     let (s, doc) = stack.call("GET", "/v1/openapi.json", None, None).await;
     assert_eq!(s, 200);
     assert_eq!(doc["openapi"].as_str().map(|v| &v[..3]), Some("3.1"));

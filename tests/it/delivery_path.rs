@@ -26,7 +26,7 @@ fn is_final(d: &Value) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn event_reaches_subscribed_endpoints_only_with_the_exact_payload_bytes() {
-    let stack = Stack::start().await;
+    let stack = Stack::builder().start().await;
     stack.tenant("acme", json!({})).await;
     let (a, b, c) = tokio::join!(
         TestReceiver::start(vec![], None),
@@ -124,7 +124,7 @@ async fn event_reaches_subscribed_endpoints_only_with_the_exact_payload_bytes() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_receiver_that_fails_twice_gets_three_attempts_at_the_schedules_delays() {
-    let stack = Stack::start().await;
+    let stack = Stack::builder().start().await;
     stack.tenant("acme", json!({})).await;
     let rx = TestReceiver::start(vec![Reply::Status(500), Reply::Status(503)], None).await;
     let ep = stack
@@ -186,7 +186,7 @@ async fn a_receiver_that_fails_twice_gets_three_attempts_at_the_schedules_delays
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_receiver_that_never_succeeds_ends_failed_after_the_schedule() {
-    let stack = Stack::start().await;
+    let stack = Stack::builder().start().await;
     stack.tenant("acme", json!({})).await;
     let rx = TestReceiver::start(vec![], Some(Reply::Status(503))).await;
     let ep = stack
@@ -225,7 +225,7 @@ async fn a_receiver_that_never_succeeds_ends_failed_after_the_schedule() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_timeout_is_recorded_as_a_timeout() {
-    let stack = Stack::start().await;
+    let stack = Stack::builder().start().await;
     stack.tenant("acme", json!({})).await;
     let rx = TestReceiver::start(vec![Reply::Hang(Duration::from_secs(4))], None).await;
     let ep = stack
@@ -257,7 +257,10 @@ async fn a_timeout_is_recorded_as_a_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn poison_messages_end_in_the_dlq() {
-    let stack = Stack::start_with(&["MaxReceiveCount=50"], true).await;
+    let stack = Stack::builder()
+        .params(&["MaxReceiveCount=50"])
+        .start()
+        .await;
     assert_eq!(stack.resources.max_receive_count, 50);
     for body in [
         "not json at all".to_owned(),
@@ -283,7 +286,7 @@ async fn poison_messages_end_in_the_dlq() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_duplicated_sqs_message_produces_no_second_post() {
-    let mut stack = Stack::start_with(&[], false).await;
+    let mut stack = Stack::builder().poll(false).start().await;
     stack.tenant("acme", json!({})).await;
     let rx = TestReceiver::start(vec![], None).await;
     let ep = stack
@@ -364,7 +367,7 @@ async fn a_duplicated_sqs_message_produces_no_second_post() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_long_retry_delay_hides_the_message_until_it_is_due() {
     // A retry due in 2 hours: the message stays hidden, nothing is attempted early.
-    let stack = Stack::start().await;
+    let stack = Stack::builder().start().await;
     stack.tenant("acme", json!({})).await;
     let rx = TestReceiver::start(vec![Reply::Status(500)], None).await;
     let ep = stack

@@ -165,7 +165,11 @@ fn n(item: &HashMap<String, AttributeValue>, k: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 #[ignore = "the fault-injection suite takes minutes; scripts/test runs it"]
 async fn fault_injection_nothing_is_lost() {
-    let stack = Stack::start_with(&["DeliveryQueueVisibilitySeconds=8"], false).await;
+    let stack = Stack::builder()
+        .params(&["DeliveryQueueVisibilitySeconds=8"])
+        .poll(false)
+        .start()
+        .await;
     stack
         .tenant(
             "acme",

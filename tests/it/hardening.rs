@@ -39,7 +39,7 @@ fn options(auto_disable: Duration, operator: Option<OperatorConfig>) -> WorkerOp
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn gone_disables_the_endpoint_and_re_enabling_resumes_what_it_parked() {
-    let stack = Stack::start().await;
+    let stack = Stack::builder().start().await;
     stack.tenant("acme", json!({})).await;
     let rx = TestReceiver::start(vec![Reply::Status(410)], None).await;
     let ep = stack
@@ -117,7 +117,10 @@ async fn gone_disables_the_endpoint_and_re_enabling_resumes_what_it_parked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sustained_failure_disables_and_any_success_resets_the_clock() {
-    let stack = Stack::start_full(&[], true, options(Duration::from_secs(3), None)).await;
+    let stack = Stack::builder()
+        .worker_options(options(Duration::from_secs(3), None))
+        .start()
+        .await;
     stack
         .tenant("acme", json!({"defaults": {"retry_schedule_seconds": []}}))
         .await;
@@ -171,7 +174,10 @@ async fn operational_events_reach_the_operator_signed_and_never_about_themselves
         webhook_url: operator.url.clone(),
         signing_secret: Some(secret.clone()),
     };
-    let stack = Stack::start_full(&[], true, options(Duration::from_secs(3600), Some(op))).await;
+    let stack = Stack::builder()
+        .worker_options(options(Duration::from_secs(3600), Some(op)))
+        .start()
+        .await;
     stack.tenant("acme", json!({})).await;
     let gone = TestReceiver::start(vec![Reply::Status(410)], None).await;
     let flaky = TestReceiver::start(

@@ -12,9 +12,8 @@ use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use delivery::{Worker, WorkerOptions};
 use devstack::poller::{Invoke, Poller, PollerConfig};
-use ingest::App;
 use ingest::config::IngestConfig;
-use ingest::http::ApiRequest;
+use ingest::{App, AppState};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use shared::adapters::dynamo::DynamoStore;
@@ -180,7 +179,7 @@ impl Invoke for InProcess {
 
 pub struct Stack {
     pub resources: Provisioned,
-    pub app: App<DynamoStore, SqsQueue, SqsRedrive>,
+    pub app: App,
     pub worker: Arc<TestWorker>,
     pub sqs: aws_sdk_sqs::Client,
     poller: Option<tokio::task::JoinHandle<()>>,
@@ -194,39 +193,65 @@ impl Drop for Stack {
     }
 }
 
+/// How a test's stack is made: template parameters, whether the poller runs, the worker's
+/// options and how its HTTP client resolves names.
+pub struct StackBuilder {
+    params: Vec<String>,
+    poll: bool,
+    options: WorkerOptions,
+    lookup: shared::adapters::http::Lookup,
+}
+
 impl Stack {
-    /// A stack whose receivers may be on 127.0.0.1 (and nothing else internal).
-    pub async fn start() -> Self {
-        Self::start_with(&[], true).await
+    /// By default: the template's defaults, the poller on, a 200 ms endpoint cache, the system
+    /// resolver; receivers may be on 127.0.0.1 (and nothing else internal).
+    pub fn builder() -> StackBuilder {
+        StackBuilder {
+            params: Vec::new(),
+            poll: true,
+            options: WorkerOptions {
+                cache_ttl: Duration::from_millis(200),
+                ..WorkerOptions::default()
+            },
+            lookup: shared::adapters::http::system_lookup(),
+        }
+    }
+}
+
+impl StackBuilder {
+    /// Template parameters, `Name=value`.
+    pub fn params(mut self, params: &[&str]) -> Self {
+        self.params = params.iter().map(|p| (*p).to_owned()).collect();
+        self
     }
 
-    pub async fn start_with(params: &[&str], poll: bool) -> Self {
-        let options = WorkerOptions {
-            cache_ttl: Duration::from_millis(200),
-            ..WorkerOptions::default()
-        };
-        Self::start_full(params, poll, options).await
+    /// Whether the poller (the local event source mapping) runs from the start.
+    pub fn poll(mut self, poll: bool) -> Self {
+        self.poll = poll;
+        self
     }
 
-    pub async fn start_full(params: &[&str], poll: bool, options: WorkerOptions) -> Self {
-        Self::start_custom(
+    pub fn worker_options(mut self, options: WorkerOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// How the delivery function resolves names.
+    pub fn lookup(mut self, lookup: shared::adapters::http::Lookup) -> Self {
+        self.lookup = lookup;
+        self
+    }
+
+    pub async fn start(self) -> Stack {
+        let Self {
             params,
             poll,
             options,
-            shared::adapters::http::system_lookup(),
-        )
-        .await
-    }
-
-    /// A stack whose delivery function resolves names through `lookup`.
-    pub async fn start_custom(
-        params: &[&str],
-        poll: bool,
-        options: WorkerOptions,
-        lookup: shared::adapters::http::Lookup,
-    ) -> Self {
+            lookup,
+        } = self;
         capture_logs();
-        let resources = provision(params);
+        let params: Vec<&str> = params.iter().map(String::as_str).collect();
+        let resources = provision(&params);
         let aws = aws_config().await;
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &resources.table_name);
         let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &resources.queue_url);
@@ -247,7 +272,7 @@ impl Stack {
             &resources.queue_url,
             Duration::from_secs(20),
         );
-        let app = App::new(store.clone(), queue.clone(), redrive, config);
+        let app = ingest::app(AppState::new(store.clone(), queue.clone(), redrive, config));
         let worker = Arc::new(Worker::new(
             store,
             queue,
@@ -255,7 +280,7 @@ impl Stack {
             policy,
             options,
         ));
-        let mut stack = Self {
+        let mut stack = Stack {
             resources,
             app,
             worker,
@@ -267,7 +292,9 @@ impl Stack {
         }
         stack
     }
+}
 
+impl Stack {
     pub async fn start_poller(&mut self) {
         let config = PollerConfig {
             queue_url: self.resources.queue_url.clone(),
@@ -340,10 +367,23 @@ impl Stack {
             "isBase64Encoded": false
         });
         let event: ApiGatewayV2httpRequest = serde_json::from_value(event).unwrap();
-        let response = self.app.handle(ApiRequest::from_apigw(event)).await;
-        let value = serde_json::from_str(&response.body).unwrap_or(Value::Null);
+        let (status, body) = self.send(event).await;
+        let value = serde_json::from_str(&body).unwrap_or(Value::Null);
         record_secrets_in(&value);
-        (response.status, value)
+        (status, value)
+    }
+
+    /// Sends an HTTP API v2 event through lambda_http's request conversion to the router, as
+    /// the Lambda runtime does; the status and the body text.
+    pub async fn send(&self, event: ApiGatewayV2httpRequest) -> (u16, String) {
+        use tower::ServiceExt;
+        let request = ingest::lambda::into_request(event);
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
     }
 
     pub async fn admin(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {

@@ -27,7 +27,7 @@ async fn new_key(stack: &Stack, tenant: &str) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn tenant_keys_reach_their_own_tenant_only() {
-    let stack = Stack::start().await;
+    let stack = Stack::builder().start().await;
     stack.tenant("alpha", json!({})).await;
     stack.tenant("beta", json!({})).await;
     let (alpha_key_id, alpha) = new_key(&stack, "alpha").await;
@@ -171,7 +171,7 @@ async fn tenant_keys_reach_their_own_tenant_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endpoint_lifecycle_patch_delete_and_limit() {
-    let stack = Stack::start_with(&[], false).await;
+    let stack = Stack::builder().poll(false).start().await;
     stack
         .tenant(
             "acme",
@@ -236,7 +236,7 @@ async fn endpoint_lifecycle_patch_delete_and_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rotation_signs_with_both_secrets_during_the_grace_period() {
-    let stack = Stack::start().await;
+    let stack = Stack::builder().start().await;
     stack.tenant("acme", json!({})).await;
     let rx = TestReceiver::start(vec![], None).await;
     let ep = stack
@@ -323,7 +323,7 @@ async fn rotation_signs_with_both_secrets_during_the_grace_period() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_repeats_of_an_idempotent_event_make_one_set_of_deliveries() {
-    let stack = Stack::start().await;
+    let stack = Stack::builder().start().await;
     stack.tenant("acme", json!({})).await;
     let rx = TestReceiver::start(vec![], None).await;
     stack
@@ -374,7 +374,7 @@ async fn concurrent_repeats_of_an_idempotent_event_make_one_set_of_deliveries() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endpoint_deliveries_paginate_newest_first_under_concurrent_writes() {
-    let stack = Stack::start_with(&[], false).await;
+    let stack = Stack::builder().poll(false).start().await;
     stack.tenant("acme", json!({})).await;
     let ep = stack
         .endpoint(
@@ -461,7 +461,7 @@ async fn endpoint_deliveries_paginate_newest_first_under_concurrent_writes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn manual_retry_and_recover_replay_failed_deliveries() {
-    let stack = Stack::start().await;
+    let stack = Stack::builder().start().await;
     stack.tenant("acme", json!({})).await;
     let rx = TestReceiver::start(vec![], Some(Reply::Status(500))).await;
     let ep = stack
@@ -565,7 +565,7 @@ async fn manual_retry_and_recover_replay_failed_deliveries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dlq_redrive_moves_real_messages_back() {
-    let mut stack = Stack::start_with(&[], false).await;
+    let mut stack = Stack::builder().poll(false).start().await;
     stack.tenant("acme", json!({})).await;
     let rx = TestReceiver::start(vec![], None).await;
     stack
@@ -628,7 +628,7 @@ async fn dlq_redrive_moves_real_messages_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_endpoint_limit_holds_under_concurrent_creates_and_tenant_updates() {
-    let stack = Stack::start_with(&[], false).await;
+    let stack = Stack::builder().poll(false).start().await;
     stack.tenant("acme", json!({"max_endpoints": 3})).await;
     let creates = (0..8).map(|i| {
         let body = json!({"url": format!("https://example.com/{i}"), "event_types": ["*"]});

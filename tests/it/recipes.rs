@@ -28,7 +28,7 @@ fn gaps(d: &Value) -> Vec<i64> {
 /// exponential back-off (the default schedule) and abandoned after the last attempt.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn clipzy_one_off_webhook_url_with_backoff() {
-    let stack = Stack::start().await;
+    let stack = Stack::builder().start().await;
     let tenant = stack.tenant("clipzy-customer", json!({})).await;
     let rx = TestReceiver::start(vec![Reply::Status(502)], None).await;
     let payload = r#"{"job_id":"job_xyz789abc123","status":"completed","progress_percent":100,"output_video_url":"file:///storage/job_xyz789abc123/output.mp4","processing_time_seconds":900.0}"#;
@@ -84,7 +84,7 @@ async fn clipzy_one_off_webhook_url_with_backoff() {
 /// duplicates collapsed by job id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn editclips_https_only_single_attempt_idempotent_by_job() {
-    let stack = Stack::start().await;
+    let stack = Stack::builder().start().await;
     stack
         .tenant(
             "editclips-customer",
@@ -146,7 +146,7 @@ async fn editclips_https_only_single_attempt_idempotent_by_job() {
 /// addresses; three attempts (immediately, after 1 s, after 3 s), 10 s timeout each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ssemble_three_attempts_at_0_1_3_seconds() {
-    let stack = Stack::start().await;
+    let stack = Stack::builder().start().await;
     stack
         .tenant(
             "ssemble-customer",
@@ -221,7 +221,7 @@ async fn ssemble_three_attempts_at_0_1_3_seconds() {
 /// retried on 5xx (and other transient failures) only; metadata kept with the event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ittybit_hex_signature_transient_retries_and_metadata() {
-    let stack = Stack::start().await;
+    let stack = Stack::builder().start().await;
     stack.tenant("ittybit-customer", json!({})).await;
     let secret = "ittybit_webhook_secret_0123";
     let settings = json!({"signature": {"scheme": "hmac-sha256-hex", "header": "Ittybit-Signature"}, "retry_on": "transient_failures", "retry_schedule_seconds": [1, 1]});
@@ -285,7 +285,7 @@ async fn ittybit_hex_signature_transient_retries_and_metadata() {
 /// header, up to 3 retries and then failed, past events viewable per endpoint, 10 endpoints.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cloudglue_subscriptions_secret_header_three_retries_ten_endpoints() {
-    let stack = Stack::start().await;
+    let stack = Stack::builder().start().await;
     stack
         .tenant("cloudglue-customer", json!({"max_endpoints": 10, "defaults": {"signature": {"scheme": "secret-header", "header": "X-Webhook-Secret"}, "retry_schedule_seconds": [1, 1, 1]}}))
         .await;

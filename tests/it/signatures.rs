@@ -58,7 +58,7 @@ pub fn run_verifier(program: &str, script: &str, cases: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn deliveries_verify_with_the_official_standard_webhooks_libraries() {
-    let stack = Stack::start().await;
+    let stack = Stack::builder().start().await;
     let tenant = stack.tenant("acme", json!({})).await;
     let rx = TestReceiver::start(vec![], None).await;
     let one_off = TestReceiver::start(vec![], None).await;
@@ -127,7 +127,7 @@ async fn deliveries_verify_with_the_official_standard_webhooks_libraries() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hex_hmac_and_secret_header_schemes() {
     use hmac::{Hmac, KeyInit, Mac};
-    let stack = Stack::start().await;
+    let stack = Stack::builder().start().await;
     stack.tenant("acme", json!({})).await;
     let itty = TestReceiver::start(vec![], None).await;
     let cloud = TestReceiver::start(vec![], None).await;

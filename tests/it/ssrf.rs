@@ -162,7 +162,11 @@ async fn no_spelling_or_name_reaches_an_address_outside_the_allowlist() {
         cache_ttl: Duration::from_millis(200),
         ..WorkerOptions::default()
     };
-    let stack = Stack::start_custom(&[], true, options, lookup).await;
+    let stack = Stack::builder()
+        .worker_options(options)
+        .lookup(lookup)
+        .start()
+        .await;
     stack.tenant("acme", json!({})).await;
     stack
         .endpoint("acme", json!({"url": format!("http://internal.test:{p2}/hook"), "event_types": ["*"], "retry_schedule_seconds": [1, 1]}))

@@ -1,166 +1,112 @@
-//! The API: routing, authentication, and the shared state of the routes.
+//! The router with its layers: request ids, one log line per request, error answers in API.md's
+//! shape for what axum and tower answer themselves, and the body limit. The same [`App`] is
+//! served by the Lambda runtime ([`crate::lambda`]) and by a plain local HTTP server.
 
-use http::Method;
-use secrecy::ExposeSecret;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use std::time::Duration;
 
-pub use shared::ports::Store;
-use shared::ports::{Enqueue, Ping, Redrive};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tower::{Layer, ServiceBuilder};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+use tracing::Span;
 
-use crate::config::IngestConfig;
 use crate::error::ApiError;
-use crate::http::{ApiRequest, ApiResponse};
 use crate::routes;
+use crate::state::AppState;
 
-/// Who is calling.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Principal {
-    /// The deployment's admin key: every route.
-    Admin,
-    /// A tenant API key: that tenant's resources only.
-    Tenant(String),
+/// The whole API as one service (a trailing `/` is ignored, as it always was).
+pub type App = NormalizePath<Router>;
+
+pub fn app(state: AppState) -> App {
+    let (router, _) = routes::api_router().split_for_parts();
+    let limit = state.config.body_limit();
+    let router = router
+        .fallback(|| async { ApiError::NoRoute })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(Ulids))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_request(())
+                        .on_response(log_response)
+                        .on_failure(()),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(axum::middleware::map_response_with_state(
+                    state.clone(),
+                    errors_as_json,
+                ))
+                .layer(RequestBodyLimitLayer::new(limit))
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .with_state(state);
+    NormalizePathLayer::trim_trailing_slash().layer(router)
 }
 
-pub struct App<S, Q, R> {
-    pub store: S,
-    pub queue: Q,
-    pub redrive: R,
-    pub config: IngestConfig,
+/// Request ids: ULIDs, unless the caller sent an `x-request-id`.
+#[derive(Clone, Copy)]
+struct Ulids;
+
+impl MakeRequestId for Ulids {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&ulid::Ulid::new().to_string())
+            .ok()
+            .map(RequestId::new)
+    }
 }
 
-/// What the routes need from the queue side.
-pub trait Queue: Enqueue + Ping {}
-impl<T: Enqueue + Ping> Queue for T {}
+/// Paths hold ids only; bodies, queries and headers (keys) are never logged.
+fn request_span(req: &Request) -> Span {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
+}
 
-impl<S: Store, Q: Queue, R: Redrive> App<S, Q, R> {
-    pub fn new(store: S, queue: Q, redrive: R, config: IngestConfig) -> Self {
-        Self {
-            store,
-            queue,
-            redrive,
-            config,
+fn log_response(res: &Response, latency: Duration, _: &Span) {
+    tracing::info!(
+        status = res.status().as_u16(),
+        latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+        "request"
+    );
+}
+
+/// What axum or tower answered without a JSON body (the body limit, an unexpected rejection)
+/// gets API.md's error body for its status.
+async fn errors_as_json<B>(State(state): State<AppState>, res: axum::http::Response<B>) -> Response
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    let res = res.map(axum::body::Body::new);
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::body_too_large(state.config.body_limit()),
+        StatusCode::NOT_FOUND => ApiError::NoRoute,
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::BAD_REQUEST => ApiError::malformed("The request could not be read."),
+        _ => {
+            tracing::error!(status = status.as_u16(), "an error answer without a body");
+            ApiError::Internal("The request could not be answered.")
         }
-    }
-
-    pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
-        let response = match self.route(&request).await {
-            Ok(r) => r,
-            Err(e) => e.into_response(),
-        };
-        // Paths hold ids only; bodies, queries and headers (keys) are never logged.
-        tracing::info!(method = %request.method, path = %request.path, status = response.status, "request");
-        response
-    }
-
-    async fn route(&self, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
-        let segments: Vec<&str> = req.path.trim_end_matches('/').split('/').skip(1).collect();
-        let m = &req.method;
-        match segments.as_slice() {
-            ["v1", "health"] if m == Method::GET => return Ok(routes::health(self).await),
-            ["v1", "openapi.json"] if m == Method::GET => return Ok(routes::openapi::document()),
-            ["v1", "health"] | ["v1", "openapi.json"] => return Err(method_not_allowed()),
-            ["v1", "tenants", ..] | ["v1", "admin", ..] => {}
-            _ => return Err(no_route()),
-        }
-        let who = self.authenticate(req).await?;
-        let body = &req.body;
-        use routes::{admin, api_keys, deliveries, endpoints, events, tenants};
-        match (segments.as_slice(), m.clone()) {
-            (["v1", "admin", "dlq", "redrive"], Method::POST) => admin::redrive(self, &who).await,
-            (["v1", "tenants", t], Method::PUT) => tenants::put(self, &who, t, body).await,
-            (["v1", "tenants", t], Method::GET) => tenants::get(self, &who, t).await,
-            (["v1", "tenants", t, "api-keys"], Method::POST) => {
-                api_keys::create(self, &who, t).await
-            }
-            (["v1", "tenants", t, "api-keys", k], Method::DELETE) => {
-                api_keys::delete(self, &who, t, k).await
-            }
-            (["v1", "tenants", t, "endpoints"], Method::POST) => {
-                endpoints::create(self, &who, t, body).await
-            }
-            (["v1", "tenants", t, "endpoints"], Method::GET) => {
-                endpoints::list(self, &who, t).await
-            }
-            (["v1", "tenants", t, "endpoints", e], Method::GET) => {
-                endpoints::get(self, &who, t, e).await
-            }
-            (["v1", "tenants", t, "endpoints", e], Method::PATCH) => {
-                endpoints::patch(self, &who, t, e, body).await
-            }
-            (["v1", "tenants", t, "endpoints", e], Method::DELETE) => {
-                endpoints::delete(self, &who, t, e).await
-            }
-            (["v1", "tenants", t, "endpoints", e, "rotate-secret"], Method::POST) => {
-                endpoints::rotate_secret(self, &who, t, e, body).await
-            }
-            (["v1", "tenants", t, "endpoints", e, "deliveries"], Method::GET) => {
-                deliveries::list(self, &who, t, e, &req.query).await
-            }
-            (["v1", "tenants", t, "endpoints", e, "recover"], Method::POST) => {
-                deliveries::recover(self, &who, t, e, body).await
-            }
-            (["v1", "tenants", t, "events"], Method::POST) => {
-                events::create(self, &who, t, body).await
-            }
-            (["v1", "tenants", t, "events", e], Method::GET) => events::get(self, &who, t, e).await,
-            (["v1", "tenants", t, "deliveries", d], Method::GET) => {
-                deliveries::get(self, &who, t, d).await
-            }
-            (["v1", "tenants", t, "deliveries", d, "retry"], Method::POST) => {
-                deliveries::retry(self, &who, t, d).await
-            }
-            (path, _) if routes::is_known_path(path) => Err(method_not_allowed()),
-            _ => Err(no_route()),
-        }
-    }
-
-    async fn authenticate(&self, req: &ApiRequest) -> Result<Principal, ApiError> {
-        let key = req.bearer().ok_or_else(ApiError::unauthorized)?;
-        let presented = hex::encode(Sha256::digest(key.as_bytes()));
-        let expected = self.config.admin_key_sha256.expose_secret();
-        if bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
-            return Ok(Principal::Admin);
-        }
-        match self.store.find_api_key(&presented).await? {
-            Some(record) => Ok(Principal::Tenant(record.tenant_id)),
-            None => Err(ApiError::unauthorized()),
-        }
-    }
-}
-
-fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        405,
-        "method_not_allowed",
-        "This route does not take that method.",
-    )
-}
-
-fn no_route() -> ApiError {
-    ApiError::new(404, "not_found", "No such route.")
-}
-
-/// Whether `principal` may act on `tenant_id`: another tenant's resources are answered as if
-/// they did not exist.
-pub fn authorize(principal: &Principal, tenant_id: &str) -> Result<(), ApiError> {
-    match principal {
-        Principal::Admin => Ok(()),
-        Principal::Tenant(own) if own == tenant_id => Ok(()),
-        Principal::Tenant(_) => Err(ApiError::not_found("tenant")),
-    }
-}
-
-/// Routes only the admin key may call; a tenant key gets 404 for another tenant and 403 for
-/// its own.
-pub fn admin_only(principal: &Principal, tenant_id: Option<&str>) -> Result<(), ApiError> {
-    match (principal, tenant_id) {
-        (Principal::Admin, _) => Ok(()),
-        (Principal::Tenant(own), Some(t)) if own != t => Err(ApiError::not_found("tenant")),
-        (Principal::Tenant(_), _) => Err(ApiError::new(
-            403,
-            "forbidden",
-            "This route needs the admin key.",
-        )),
-    }
+    };
+    error.into_response()
 }

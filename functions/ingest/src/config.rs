@@ -3,6 +3,9 @@
 use secrecy::SecretString;
 use shared::domain::address_policy::AddressPolicy;
 
+/// Room for the envelope around an event's payload (type, id, URL, metadata).
+pub const ENVELOPE_BYTES: usize = 16 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);
@@ -29,6 +32,11 @@ fn required(name: &str) -> Result<String, ConfigError> {
 }
 
 impl IngestConfig {
+    /// The largest request body taken: the payload limit plus the envelope around it.
+    pub fn body_limit(&self) -> usize {
+        self.max_payload_bytes.saturating_add(ENVELOPE_BYTES)
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         let admin = required("ADMIN_KEY_SHA256")?.trim().to_ascii_lowercase();
         if admin.len() != 64 || !admin.bytes().all(|b| b.is_ascii_hexdigit()) {

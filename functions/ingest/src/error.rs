@@ -1,67 +1,141 @@
-//! API errors, each mapped once to a status and API.md's body:
-//! `{"error": {"code", "message", "field"?}}`. Messages never carry secrets or debug output.
+//! The API's one error type. Each variant is mapped once, in [`IntoResponse`], to a status and
+//! API.md's body `{"error": {"code", "message", "field"?}}`. Messages never carry secrets or
+//! debug output.
 
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::http::ApiResponse;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    pub status: u16,
-    pub code: &'static str,
-    pub message: String,
-    pub field: Option<String>,
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body is not JSON (or not readable).
+    #[error("{0}")]
+    Malformed(String),
+    /// 422: valid JSON, invalid values; `field` is the JSON path at fault when one is.
+    #[error("{message}")]
+    Invalid {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("A valid `Authorization: Bearer <key>` header is required.")]
+    Unauthorized,
+    #[error("This route needs the admin key.")]
+    Forbidden,
+    /// 404 for a resource (or another tenant's).
+    #[error("No such {0}.")]
+    NotFound(&'static str),
+    /// 404 for a path the API does not serve.
+    #[error("No such route.")]
+    NoRoute,
+    #[error("This route does not take that method.")]
+    MethodNotAllowed,
+    /// 409 with its own code (`conflict`, `endpoint_limit_reached`, `request_in_progress`).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// 413: a body, payload or metadata over its limit.
+    #[error("{message}")]
+    TooLarge {
+        field: &'static str,
+        message: String,
+    },
+    /// 503: the table or the queue is unavailable.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500: a bug or corrupt stored data.
+    #[error("{0}")]
+    Internal(&'static str),
 }
 
 impl ApiError {
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            field: None,
-        }
-    }
-
-    pub fn with_field(mut self, field: impl Into<String>) -> Self {
-        self.field = Some(field.into());
-        self
-    }
-
     pub fn malformed(message: impl Into<String>) -> Self {
-        Self::new(400, "malformed_json", message)
+        Self::Malformed(message.into())
     }
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::new(422, "invalid_field", message).with_field(field)
+        Self::Invalid {
+            field: Some(field.into()),
+            message: message.into(),
+        }
     }
 
-    pub fn unauthorized() -> Self {
-        Self::new(
-            401,
-            "unauthorized",
-            "A valid `Authorization: Bearer <key>` header is required.",
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn too_large(field: &'static str, message: impl Into<String>) -> Self {
+        Self::TooLarge {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// A request body over the deployment's limit.
+    pub fn body_too_large(limit: usize) -> Self {
+        Self::too_large(
+            "payload",
+            format!("The request body must be at most {limit} bytes."),
         )
     }
 
-    pub fn not_found(what: &str) -> Self {
-        Self::new(404, "not_found", format!("No such {what}."))
-    }
-
-    pub fn too_large(field: &str, message: impl Into<String>) -> Self {
-        Self::new(413, "too_large", message).with_field(field)
-    }
-
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(503, "service_unavailable", message)
+        Self::Unavailable(message.into())
     }
 
-    pub fn into_response(self) -> ApiResponse {
-        let mut error = json!({"code": self.code, "message": self.message});
-        if let (Some(field), Some(obj)) = (self.field, error.as_object_mut()) {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Malformed(_) => StatusCode::BAD_REQUEST,
+            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound(_) | Self::NoRoute => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "malformed_json",
+            Self::Invalid { .. } => "invalid_field",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound(_) | Self::NoRoute => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict { code, .. } => code,
+            Self::TooLarge { .. } => "too_large",
+            Self::Unavailable(_) => "service_unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { field, .. } => field.as_deref(),
+            Self::TooLarge { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// API.md's error body.
+    pub fn body(&self) -> serde_json::Value {
+        let mut error = json!({"code": self.code(), "message": self.to_string()});
+        if let (Some(field), Some(obj)) = (self.field(), error.as_object_mut()) {
             obj.insert("field".into(), json!(field));
         }
-        ApiResponse::json(self.status, &json!({ "error": error }))
+        json!({ "error": error })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status(), Json(self.body())).into_response()
     }
 }
 
@@ -72,89 +146,34 @@ impl From<shared::ports::StoreError> for ApiError {
     }
 }
 
-/// Parses a JSON body into `T`: syntax errors are 400, wrong or missing values 422 with the
-/// JSON path of the field at fault.
-pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if body.is_empty() {
-        return Err(ApiError::malformed(
-            "The request body must be a JSON object.",
-        ));
-    }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        classify(e.into_inner(), (path != ".").then_some(path))
-    })?;
-    de.end().map_err(|e| classify(e, None))?;
-    Ok(value)
-}
-
-fn classify(e: serde_json::Error, field: Option<String>) -> ApiError {
-    let message = first_sentence(&e.to_string());
-    match (e.classify(), field) {
-        (serde_json::error::Category::Data, Some(field)) => ApiError::invalid(field, message),
-        (serde_json::error::Category::Data, None) => ApiError::new(422, "invalid_field", message),
-        _ => ApiError::malformed(format!("The body is not valid JSON: {message}")),
-    }
-}
-
-/// serde's messages end with " at line 1 column 42"; keep the sentence.
-fn first_sentence(msg: &str) -> String {
-    match msg.find(" at line ") {
-        Some(i) => msg[..i].to_owned(),
-        None => msg.to_owned(),
+impl From<shared::domain::fanout::MessageError> for ApiError {
+    fn from(e: shared::domain::fanout::MessageError) -> Self {
+        tracing::error!(error = %e, "delivery message not encoded");
+        Self::Internal("A delivery message could not be encoded.")
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[derive(Debug, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
-    struct Body {
-        name: String,
-        inner: Option<Inner>,
-    }
-    #[derive(Debug, serde::Deserialize)]
-    #[allow(dead_code)]
-    struct Inner {
-        n: u32,
-    }
-
-    #[test]
-    fn syntax_is_400_values_are_422_with_path() {
-        assert_eq!(parse_body::<Body>(b"{").unwrap_err().status, 400);
-        assert_eq!(parse_body::<Body>(b"").unwrap_err().status, 400);
-        assert_eq!(
-            parse_body::<Body>(br#"{"name": "a"} x"#)
-                .unwrap_err()
-                .status,
-            400
-        );
-        let e = parse_body::<Body>(br#"{"name": 1}"#).unwrap_err();
-        assert_eq!((e.status, e.field.as_deref()), (422, Some("name")));
-        let e = parse_body::<Body>(br#"{"name": "a", "inner": {"n": -1}}"#).unwrap_err();
-        assert_eq!((e.status, e.field.as_deref()), (422, Some("inner.n")));
-        let e = parse_body::<Body>(br#"{"name": "a", "typo": 1}"#).unwrap_err();
-        assert_eq!(e.status, 422);
-        assert!(e.message.contains("typo"), "{}", e.message);
-        let e = parse_body::<Body>(br#"{}"#).unwrap_err();
-        assert_eq!(e.status, 422);
-    }
 
     #[test]
     fn error_body_has_the_api_shape() {
-        let r = ApiError::invalid("url", "must use https").into_response();
-        assert_eq!(r.status, 422);
-        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let e = ApiError::invalid("url", "must use https");
+        assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(
-            v,
+            e.body(),
             json!({"error": {"code": "invalid_field", "message": "must use https", "field": "url"}})
         );
-        let v: serde_json::Value =
-            serde_json::from_str(&ApiError::unauthorized().into_response().body).unwrap();
-        assert!(v["error"].get("field").is_none());
+        assert!(
+            ApiError::Unauthorized.body()["error"]
+                .get("field")
+                .is_none()
+        );
+        assert_eq!(
+            ApiError::NotFound("tenant").body()["error"]["message"],
+            "No such tenant."
+        );
     }
 }

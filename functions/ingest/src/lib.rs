@@ -1,11 +1,23 @@
-//! The ingest function: the HTTP API (HTTP API v2 / function URL events). It validates events,
-//! finds the subscribed endpoints, records the event and its deliveries, and enqueues one SQS
-//! message per delivery before it answers 202.
+//! The ingest function: the HTTP API. It validates events, finds the subscribed endpoints,
+//! records the event and its deliveries, and enqueues one SQS message per delivery before it
+//! answers 202.
+//!
+//! - [`app`]: the axum router and its layers, served by [`lambda`] (HTTP API v2 / function URL
+//!   events) or by a local HTTP server;
+//! - [`routes`]: one module per resource, thin handlers, the OpenAPI document;
+//! - [`service`]: what each request does, over the narrowest port roles;
+//! - [`auth`], [`extract`], [`error`]: extractors and the one error type.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod error;
-pub mod http;
+pub mod extract;
+pub mod lambda;
 pub mod routes;
+pub mod service;
+pub mod state;
+pub mod views;
 
-pub use app::App;
+pub use app::{App, app};
+pub use state::AppState;

@@ -1,23 +1,31 @@
-//! Wiring only: configuration, clients built once per cold start, and the runtime loop.
+//! Wiring only: configuration, clients built once per cold start, then the Lambda runtime loop
+//! (the default) or, with `--listen ADDR` (or `INGEST_LISTEN`), a plain local HTTP server.
 
-use std::sync::Arc;
-
-use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
-use ingest::App;
-use ingest::config::IngestConfig;
-use ingest::http::ApiRequest;
-use lambda_runtime::{LambdaEvent, service_fn};
-use shared::adapters::dynamo::DynamoStore;
-use shared::adapters::sqs::{SqsQueue, SqsRedrive};
+use std::net::SocketAddr;
 use std::time::Duration;
 
+use clap::Parser;
+use ingest::AppState;
+use ingest::config::IngestConfig;
+use shared::adapters::dynamo::DynamoStore;
+use shared::adapters::sqs::{SqsQueue, SqsRedrive};
+
+#[derive(Parser)]
+#[command(name = "ingest", about = "The webhook service's HTTP API")]
+struct Args {
+    /// Serve HTTP on this address instead of running as a Lambda function.
+    #[arg(long, env = "INGEST_LISTEN")]
+    listen: Option<SocketAddr>,
+}
+
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn main() -> Result<(), lambda_http::Error> {
+    let args = Args::parse();
     shared::telemetry::init();
     let config = IngestConfig::from_env()?;
     let aws = shared::adapters::aws::load_config().await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
-    let app = Arc::new(App::new(
+    let state = AppState::new(
         DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name),
         SqsQueue::new(sqs.clone(), &config.queue_url),
         // Within the function's 29 s timeout; the caller calls again for the rest.
@@ -28,15 +36,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             Duration::from_secs(20),
         ),
         config,
-    ));
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<ApiGatewayV2httpRequest>| {
-            let app = Arc::clone(&app);
-            async move {
-                let response = app.handle(ApiRequest::from_apigw(event.payload)).await;
-                Ok::<_, lambda_runtime::Error>(response.into_apigw())
-            }
-        },
-    ))
-    .await
+    );
+    let app = ingest::app(state);
+    match args.listen {
+        None => ingest::lambda::run(app).await,
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            tracing::info!(%addr, "serving HTTP");
+            let service = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
+            Ok(axum::serve(listener, service).await?)
+        }
+    }
 }

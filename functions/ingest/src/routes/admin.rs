@@ -1,23 +1,29 @@
 //! `POST /v1/admin/dlq/redrive` (admin key only): moves the DLQ's messages back to the delivery
 //! queue and says how many.
 
-use shared::ports::Redrive;
+use axum::Json;
+use axum::extract::State;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::app::{App, Principal, Queue, Store, admin_only};
+use super::openapi::Errors;
+use crate::auth::Admin;
 use crate::error::ApiError;
-use crate::http::ApiResponse;
+use crate::state::AppState;
+use crate::views::Moved;
 
-pub async fn redrive<S: Store, Q: Queue, R: Redrive>(
-    app: &App<S, Q, R>,
-    who: &Principal,
-) -> Result<ApiResponse, ApiError> {
-    admin_only(who, None)?;
-    let moved = app.redrive.redrive().await.map_err(|e| {
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(redrive))
+}
+
+#[utoipa::path(post, path = "/v1/admin/dlq/redrive", responses((status = 200, body = Moved), Errors))]
+async fn redrive(State(state): State<AppState>, _: Admin) -> Result<Json<Moved>, ApiError> {
+    let moved = state.redrive.redrive().await.map_err(|e| {
         tracing::error!(error = %e, "DLQ redrive failed");
         ApiError::unavailable(
             "The queues are unavailable; nothing or only part was moved. Try again.",
         )
     })?;
     tracing::info!(moved, "DLQ redriven");
-    Ok(ApiResponse::json(200, &super::views::Moved { moved }))
+    Ok(Json(Moved { moved }))
 }

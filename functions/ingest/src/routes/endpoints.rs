@@ -1,371 +1,106 @@
-//! `POST/GET /v1/tenants/{tenant_id}/endpoints`, `GET .../endpoints/{endpoint_id}`.
+//! `POST/GET /v1/tenants/{tenant_id}/endpoints`, `GET|PATCH|DELETE .../endpoints/{endpoint_id}`,
+//! `POST .../endpoints/{endpoint_id}/rotate-secret`.
 
-use std::collections::BTreeMap;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use serde::Deserialize;
+use super::openapi::Errors;
+use crate::auth::TenantAccess;
+use crate::error::ApiError;
+use crate::extract::{JsonBody, RawBody, ResourceId, parse_body};
+use crate::service::endpoints::{self, CreateEndpoint, PatchEndpoint, RotateSecret};
+use crate::state::AppState;
+use crate::views::{EndpointList, EndpointView};
 
-use shared::domain::clock::now_millis;
-use shared::domain::event_type::EventTypePattern;
-use shared::domain::ids::IdKind;
-use shared::domain::model::{Endpoint, PreviousSecret, Tenant};
-use shared::domain::secret::Secret;
-use shared::domain::settings::{DeliverySettings, RetryOn, SettingsPatch, SignatureScheme};
-use shared::domain::url_rules::check_receiver_url;
-use shared::ports::{Redrive, StoreError};
-
-use super::tenants::load as load_tenant;
-use super::views::EndpointView;
-use crate::app::{App, Principal, Queue, Store, authorize};
-use crate::error::{ApiError, parse_body};
-use crate::http::ApiResponse;
-
-const MAX_EVENT_TYPES: usize = 100;
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateEndpoint {
-    pub url: String,
-    pub event_types: Vec<String>,
-    pub description: Option<String>,
-    pub enabled: Option<bool>,
-    pub secret: Option<String>,
-    pub retry_schedule_seconds: Option<Vec<u32>>,
-    pub retry_on: Option<RetryOn>,
-    pub timeout_seconds: Option<u32>,
-    pub signature: Option<SignatureScheme>,
-    pub headers: Option<BTreeMap<String, String>>,
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_endpoint, list_endpoints))
+        .routes(routes!(get_endpoint, patch_endpoint, delete_endpoint))
+        .routes(routes!(rotate_secret))
 }
 
-pub async fn create<S: Store, Q: Queue, R: Redrive>(
-    app: &App<S, Q, R>,
-    principal: &Principal,
-    tenant_id: &str,
-    body: &[u8],
-) -> Result<ApiResponse, ApiError> {
-    authorize(principal, tenant_id)?;
-    let req: CreateEndpoint = parse_body(body)?;
-    let tenant = load_tenant(app, tenant_id).await?;
-    let now = now_millis();
-    let mut endpoint = Endpoint {
-        id: IdKind::Endpoint.generate(),
-        tenant_id: tenant.id.clone(),
-        url: req.url,
-        event_types: req.event_types,
-        description: req.description,
-        enabled: req.enabled.unwrap_or(true),
-        secret: Secret::generate(),
-        previous_secrets: Vec::new(),
-        disabled_reason: None,
-        disabled_at: None,
-        failing_since: None,
-        settings: SettingsPatch {
-            retry_schedule_seconds: req.retry_schedule_seconds,
-            retry_on: req.retry_on,
-            timeout_seconds: req.timeout_seconds,
-            signature: req.signature,
-            headers: req.headers,
-        },
-        created_at: now,
-        updated_at: now,
-    };
-    if let Some(s) = req.secret {
-        endpoint.secret = Secret::from_string(s);
-    }
-    validate(app, &tenant, &mut endpoint)?;
-    match app
-        .store
-        .create_endpoint(&endpoint, tenant.max_endpoints)
-        .await
-    {
-        Ok(()) => Ok(ApiResponse::json(201, &EndpointView::new(&endpoint))),
-        Err(StoreError::Conflict) => Err(ApiError::new(
-            409,
-            "endpoint_limit_reached",
-            format!(
-                "The tenant already has its maximum of {} endpoints.",
-                tenant.max_endpoints
-            ),
-        )),
-        Err(e) => Err(e.into()),
-    }
+#[utoipa::path(post, path = "/v1/tenants/{tenant_id}/endpoints", request_body = CreateEndpoint,
+    params(("tenant_id" = String, Path)), responses((status = 201, body = EndpointView), Errors))]
+async fn create_endpoint(
+    State(state): State<AppState>,
+    TenantAccess { tenant_id }: TenantAccess,
+    JsonBody(body): JsonBody<CreateEndpoint>,
+) -> Result<(StatusCode, Json<EndpointView>), ApiError> {
+    let endpoint = endpoints::create(&*state.store, &state.config, &tenant_id, body).await?;
+    Ok((StatusCode::CREATED, Json(EndpointView::new(&endpoint))))
 }
 
-/// Checks every field of an endpoint as it would be stored (normalising its URL), against the
-/// tenant's rules and defaults.
-fn validate<S, Q, R>(
-    app: &App<S, Q, R>,
-    tenant: &Tenant,
-    endpoint: &mut Endpoint,
-) -> Result<(), ApiError> {
-    let https_only = tenant.https_only || app.config.https_only;
-    let url = check_receiver_url(&endpoint.url, https_only, &app.config.address_policy)
-        .map_err(|e| ApiError::invalid("url", e.to_string()))?;
-    endpoint.url = url.to_string();
-    check_event_types(&endpoint.event_types)?;
-    if endpoint
-        .description
-        .as_ref()
-        .is_some_and(|d| d.chars().count() > 1024)
-    {
-        return Err(ApiError::invalid(
-            "description",
-            "must be at most 1024 characters",
-        ));
-    }
-    endpoint
-        .settings
-        .validate("")
-        .map_err(|e| ApiError::invalid(e.field, e.message))?;
-    let resolved = DeliverySettings::defaults()
-        .overlay(&tenant.defaults)
-        .overlay(&endpoint.settings);
-    resolved
-        .validate()
-        .map_err(|e| ApiError::invalid(e.field, e.message))?;
-    Secret::validate(endpoint.secret.expose(), resolved.signature.is_standard())
-        .map_err(|m| ApiError::invalid("secret", m))?;
-    Ok(())
+#[utoipa::path(get, path = "/v1/tenants/{tenant_id}/endpoints", params(("tenant_id" = String, Path)),
+    responses((status = 200, body = EndpointList), Errors))]
+async fn list_endpoints(
+    State(state): State<AppState>,
+    TenantAccess { tenant_id }: TenantAccess,
+) -> Result<Json<EndpointList>, ApiError> {
+    let list = endpoints::list(&*state.store, &tenant_id).await?;
+    Ok(Json(EndpointList {
+        data: list.iter().map(EndpointView::new).collect(),
+    }))
 }
 
-/// `Some(None)` when the field is present as `null`, `Some(Some(v))` with a value, `None` absent.
-fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
+#[utoipa::path(get, path = "/v1/tenants/{tenant_id}/endpoints/{endpoint_id}",
+    params(("tenant_id" = String, Path), ("endpoint_id" = String, Path)),
+    responses((status = 200, body = EndpointView), Errors))]
+async fn get_endpoint(
+    State(state): State<AppState>,
+    TenantAccess { tenant_id }: TenantAccess,
+    ResourceId(endpoint_id): ResourceId,
+) -> Result<Json<EndpointView>, ApiError> {
+    let endpoint = endpoints::load(&*state.store, &tenant_id, &endpoint_id).await?;
+    Ok(Json(EndpointView::new(&endpoint)))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PatchEndpoint {
-    pub url: Option<String>,
-    pub event_types: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "present")]
-    pub description: Option<Option<String>>,
-    pub enabled: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
-    pub retry_schedule_seconds: Option<Option<Vec<u32>>>,
-    #[serde(default, deserialize_with = "present")]
-    pub retry_on: Option<Option<RetryOn>>,
-    #[serde(default, deserialize_with = "present")]
-    pub timeout_seconds: Option<Option<u32>>,
-    #[serde(default, deserialize_with = "present")]
-    pub signature: Option<Option<SignatureScheme>>,
-    #[serde(default, deserialize_with = "present")]
-    pub headers: Option<Option<BTreeMap<String, String>>>,
+#[utoipa::path(patch, path = "/v1/tenants/{tenant_id}/endpoints/{endpoint_id}", request_body = PatchEndpoint,
+    params(("tenant_id" = String, Path), ("endpoint_id" = String, Path)),
+    responses((status = 200, body = EndpointView), Errors))]
+async fn patch_endpoint(
+    State(state): State<AppState>,
+    TenantAccess { tenant_id }: TenantAccess,
+    ResourceId(endpoint_id): ResourceId,
+    JsonBody(body): JsonBody<PatchEndpoint>,
+) -> Result<Json<EndpointView>, ApiError> {
+    let (store, queue) = (&*state.store, &*state.queue);
+    let endpoint =
+        endpoints::patch(store, queue, &state.config, &tenant_id, &endpoint_id, body).await?;
+    Ok(Json(EndpointView::new(&endpoint)))
 }
 
-/// `PATCH .../endpoints/{id}`: present fields change; a settings field set to `null` goes back to
-/// the tenant's default.
-pub async fn patch<S: Store, Q: Queue, R: Redrive>(
-    app: &App<S, Q, R>,
-    principal: &Principal,
-    tenant_id: &str,
-    endpoint_id: &str,
-    body: &[u8],
-) -> Result<ApiResponse, ApiError> {
-    authorize(principal, tenant_id)?;
-    let req: PatchEndpoint = parse_body(body)?;
-    let tenant = load_tenant(app, tenant_id).await?;
-    let existing = load(app, tenant_id, endpoint_id).await?;
-    let mut endpoint = existing.clone();
-    if let Some(url) = req.url {
-        endpoint.url = url;
-    }
-    if let Some(types) = req.event_types {
-        endpoint.event_types = types;
-    }
-    if let Some(d) = req.description {
-        endpoint.description = d;
-    }
-    let re_enabled = req.enabled == Some(true) && !existing.enabled;
-    if let Some(e) = req.enabled {
-        endpoint.enabled = e;
-        if e {
-            endpoint.disabled_reason = None;
-            endpoint.disabled_at = None;
-            endpoint.failing_since = None;
-        }
-    }
-    let s = &mut endpoint.settings;
-    if let Some(v) = req.retry_schedule_seconds {
-        s.retry_schedule_seconds = v;
-    }
-    if let Some(v) = req.retry_on {
-        s.retry_on = v;
-    }
-    if let Some(v) = req.timeout_seconds {
-        s.timeout_seconds = v;
-    }
-    if let Some(v) = req.signature {
-        s.signature = v;
-    }
-    if let Some(v) = req.headers {
-        s.headers = v;
-    }
-    validate(app, &tenant, &mut endpoint)?;
-    endpoint.updated_at = now_millis().max(existing.updated_at + 1);
-    save(app, &endpoint, existing.updated_at).await?;
-    if re_enabled {
-        let since = existing.disabled_at.unwrap_or(existing.updated_at);
-        let resumed = super::deliveries::resume_disabled(app, &endpoint, since).await?;
-        tracing::info!(endpoint_id = %endpoint.id, resumed, "endpoint re-enabled");
-    }
-    Ok(ApiResponse::json(200, &EndpointView::new(&endpoint)))
+#[utoipa::path(delete, path = "/v1/tenants/{tenant_id}/endpoints/{endpoint_id}",
+    params(("tenant_id" = String, Path), ("endpoint_id" = String, Path)),
+    responses((status = 204, description = "Deleted"), Errors))]
+async fn delete_endpoint(
+    State(state): State<AppState>,
+    TenantAccess { tenant_id }: TenantAccess,
+    ResourceId(endpoint_id): ResourceId,
+) -> Result<StatusCode, ApiError> {
+    endpoints::delete(&*state.store, &tenant_id, &endpoint_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-async fn save<S: Store, Q, R>(
-    app: &App<S, Q, R>,
-    endpoint: &Endpoint,
-    expected: i64,
-) -> Result<(), ApiError> {
-    match app.store.update_endpoint(endpoint, expected).await {
-        Ok(()) => Ok(()),
-        Err(StoreError::Conflict) => Err(ApiError::new(
-            409,
-            "conflict",
-            "The endpoint changed or was deleted while this request ran; read it again.",
-        )),
-        Err(e) => Err(e.into()),
-    }
-}
-
-pub async fn delete<S: Store, Q: Queue, R: Redrive>(
-    app: &App<S, Q, R>,
-    principal: &Principal,
-    tenant_id: &str,
-    endpoint_id: &str,
-) -> Result<ApiResponse, ApiError> {
-    authorize(principal, tenant_id)?;
-    load(app, tenant_id, endpoint_id).await?;
-    match app.store.delete_endpoint(tenant_id, endpoint_id).await {
-        Ok(()) => Ok(ApiResponse::empty(204)),
-        Err(StoreError::Conflict) => Err(ApiError::not_found("endpoint")),
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RotateSecret {
-    /// 0 to 604800; 86400 when absent.
-    pub grace_period_seconds: Option<u32>,
-    /// Bring your own new secret; generated when absent.
-    pub secret: Option<String>,
-}
-
-/// Longest grace period: a week.
-const MAX_GRACE_SECONDS: u32 = 7 * 86_400;
-/// Rotated-out secrets kept signing at once, at most.
-const MAX_PREVIOUS_SECRETS: usize = 5;
-
-/// `POST .../endpoints/{id}/rotate-secret`: a new secret; the old one keeps signing (Standard
-/// Webhooks carries both signatures) until the grace period ends.
-pub async fn rotate_secret<S: Store, Q: Queue, R: Redrive>(
-    app: &App<S, Q, R>,
-    principal: &Principal,
-    tenant_id: &str,
-    endpoint_id: &str,
-    body: &[u8],
-) -> Result<ApiResponse, ApiError> {
-    authorize(principal, tenant_id)?;
+// The body is optional: an empty one rotates with the defaults.
+#[utoipa::path(post, path = "/v1/tenants/{tenant_id}/endpoints/{endpoint_id}/rotate-secret", request_body = RotateSecret,
+    params(("tenant_id" = String, Path), ("endpoint_id" = String, Path)),
+    responses((status = 200, body = EndpointView, description = "The endpoint with its new secret"), Errors))]
+async fn rotate_secret(
+    State(state): State<AppState>,
+    TenantAccess { tenant_id }: TenantAccess,
+    ResourceId(endpoint_id): ResourceId,
+    RawBody(body): RawBody,
+) -> Result<Json<EndpointView>, ApiError> {
     let req: RotateSecret = if body.iter().all(u8::is_ascii_whitespace) {
         RotateSecret::default()
     } else {
-        parse_body(body)?
+        parse_body(&body)?
     };
-    let grace = req.grace_period_seconds.unwrap_or(86_400);
-    if grace > MAX_GRACE_SECONDS {
-        return Err(ApiError::invalid(
-            "grace_period_seconds",
-            "must be at most 604800 (7 days)",
-        ));
-    }
-    let tenant = load_tenant(app, tenant_id).await?;
-    let existing = load(app, tenant_id, endpoint_id).await?;
-    let now = now_millis();
-    let mut endpoint = existing.clone();
-    endpoint.secret = match req.secret {
-        Some(s) => Secret::from_string(s),
-        None => Secret::generate(),
-    };
-    let mut previous: Vec<PreviousSecret> = Vec::new();
-    if grace > 0 {
-        previous.push(PreviousSecret {
-            secret: existing.secret.clone(),
-            expires_at: now + i64::from(grace) * 1000,
-        });
-    }
-    previous.extend(
-        existing
-            .previous_secrets
-            .iter()
-            .filter(|p| p.expires_at > now)
-            .cloned(),
-    );
-    previous.truncate(MAX_PREVIOUS_SECRETS);
-    endpoint.previous_secrets = previous;
-    validate(app, &tenant, &mut endpoint)?;
-    endpoint.updated_at = now.max(existing.updated_at + 1);
-    save(app, &endpoint, existing.updated_at).await?;
-    Ok(ApiResponse::json(200, &EndpointView::new(&endpoint)))
-}
-
-/// The endpoint, or 404.
-pub async fn load<S: Store, Q, R>(
-    app: &App<S, Q, R>,
-    tenant_id: &str,
-    endpoint_id: &str,
-) -> Result<Endpoint, ApiError> {
-    super::require_ids(tenant_id, IdKind::Endpoint, endpoint_id, "endpoint")?;
-    app.store
-        .get_endpoint(tenant_id, endpoint_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("endpoint"))
-}
-
-fn check_event_types(types: &[String]) -> Result<(), ApiError> {
-    if types.is_empty() {
-        return Err(ApiError::invalid(
-            "event_types",
-            "must name at least one event type",
-        ));
-    }
-    if types.len() > MAX_EVENT_TYPES {
-        return Err(ApiError::invalid(
-            "event_types",
-            "must name at most 100 event types",
-        ));
-    }
-    for (i, t) in types.iter().enumerate() {
-        EventTypePattern::parse(t)
-            .map_err(|m| ApiError::invalid(format!("event_types[{i}]"), m))?;
-    }
-    Ok(())
-}
-
-pub async fn list<S: Store, Q: Queue, R: Redrive>(
-    app: &App<S, Q, R>,
-    principal: &Principal,
-    tenant_id: &str,
-) -> Result<ApiResponse, ApiError> {
-    authorize(principal, tenant_id)?;
-    load_tenant(app, tenant_id).await?;
-    let endpoints = app.store.list_endpoints(tenant_id).await?;
-    Ok(ApiResponse::json(
-        200,
-        &super::views::EndpointList {
-            data: endpoints.iter().map(EndpointView::new).collect(),
-        },
-    ))
-}
-
-pub async fn get<S: Store, Q: Queue, R: Redrive>(
-    app: &App<S, Q, R>,
-    principal: &Principal,
-    tenant_id: &str,
-    endpoint_id: &str,
-) -> Result<ApiResponse, ApiError> {
-    authorize(principal, tenant_id)?;
-    let endpoint = load(app, tenant_id, endpoint_id).await?;
-    Ok(ApiResponse::json(200, &EndpointView::new(&endpoint)))
+    let endpoint =
+        endpoints::rotate_secret(&*state.store, &state.config, &tenant_id, &endpoint_id, req)
+            .await?;
+    Ok(Json(EndpointView::new(&endpoint)))
 }

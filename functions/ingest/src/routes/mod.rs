@@ -1,82 +1,37 @@
-//! One module per API resource.
+//! The HTTP API: one module per resource, each with a `router()` that ties path, handler and
+//! OpenAPI operation together (`utoipa-axum`), so the document cannot drift from the routing.
+//! Handlers are thin: extract (authentication is an extractor), call one service function,
+//! render a view. No resource module calls another.
 
 pub mod admin;
 pub mod api_keys;
 pub mod deliveries;
 pub mod endpoints;
 pub mod events;
+pub mod health;
 pub mod openapi;
 pub mod tenants;
-pub mod views;
 
-use shared::ports::Redrive;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
-use crate::app::{App, Queue, Store};
+use crate::state::AppState;
 
-/// Paths the API serves (with any method), to tell 405 from 404.
-pub fn is_known_path(path: &[&str]) -> bool {
-    matches!(
-        path,
-        ["v1", "admin", "dlq", "redrive"]
-            | ["v1", "tenants", _]
-            | ["v1", "tenants", _, "api-keys"]
-            | ["v1", "tenants", _, "api-keys", _]
-            | ["v1", "tenants", _, "endpoints"]
-            | ["v1", "tenants", _, "endpoints", _]
-            | [
-                "v1",
-                "tenants",
-                _,
-                "endpoints",
-                _,
-                "rotate-secret" | "deliveries" | "recover"
-            ]
-            | ["v1", "tenants", _, "events"]
-            | ["v1", "tenants", _, "events", _]
-            | ["v1", "tenants", _, "deliveries", _]
-            | ["v1", "tenants", _, "deliveries", _, "retry"]
-    )
-}
-use crate::http::ApiResponse;
-
-pub async fn health<S: Store, Q: Queue, R: Redrive>(app: &App<S, Q, R>) -> ApiResponse {
-    let (table, queue) = futures::join!(app.store.ping(), app.queue.ping());
-    let ok = table.is_ok() && queue.is_ok();
-    if let Err(e) = &table {
-        tracing::error!(error = %e, "health: table unreachable");
-    }
-    if let Err(e) = &queue {
-        tracing::error!(error = %e, "health: queue unreachable");
-    }
-    let state = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "unreachable" };
-    ApiResponse::json(
-        if ok { 200 } else { 503 },
-        &views::Health {
-            status: if ok { "ok" } else { "degraded" }.into(),
-            table: state(&table).into(),
-            queue: state(&queue).into(),
-        },
-    )
+/// Every route of the API, with its OpenAPI operation.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(health::router())
+        .merge(tenants::router())
+        .merge(api_keys::router())
+        .merge(endpoints::router())
+        .merge(deliveries::router())
+        .merge(events::router())
+        .merge(admin::router())
 }
 
-/// A malformed tenant id or resource id in a path names nothing: 404 without a table read.
-pub fn require_ids(
-    tenant_id: &str,
-    kind: shared::domain::ids::IdKind,
-    id: &str,
-    what: &str,
-) -> Result<(), crate::error::ApiError> {
-    if kind.is_valid(id) && valid_tenant_id(tenant_id) {
-        Ok(())
-    } else {
-        Err(crate::error::ApiError::not_found(what))
-    }
-}
-
-/// A tenant id from the path: `^[A-Za-z0-9_.-]{1,64}$`.
-pub fn valid_tenant_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+/// A response whose body is already JSON text (keeps stored bytes as they are).
+pub fn raw_json(status: axum::http::StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use shared::domain::attempt::Outcome;
 use shared::domain::clock::rfc3339;
+use shared::domain::fanout::FanOut;
 use shared::domain::model::{
     AttemptRecord, DeliveryRecord, DeliveryStatus, Endpoint, EventRecord, Tenant,
 };
@@ -96,6 +97,25 @@ pub struct AcceptedEvent {
     pub event_type: String,
     pub created_at: String,
     pub deliveries: Vec<DeliveryRef>,
+}
+
+impl AcceptedEvent {
+    pub fn new(fan_out: &FanOut) -> Self {
+        Self {
+            id: fan_out.event.id.clone(),
+            event_type: fan_out.event.event_type.clone(),
+            created_at: rfc3339(fan_out.event.created_at),
+            deliveries: fan_out
+                .deliveries
+                .iter()
+                .map(|d| DeliveryRef {
+                    id: d.id.clone(),
+                    endpoint_id: d.endpoint_id.clone(),
+                    url: d.url.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]

@@ -1,0 +1,190 @@
+//! Event intake: a request body parsed into a [`ValidEvent`] (that cannot be invalid), the
+//! tenant's one-off URL checked, the idempotency key honoured, the fan-out planned
+//! ([`shared::domain::fanout`]), written, enqueued, and the not-enqueued compensation when the
+//! queue fails.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use url::Url;
+
+use shared::domain::clock::{EpochMillis, now_millis};
+use shared::domain::event_type::EventType;
+use shared::domain::fanout::{self, NewEvent};
+use shared::domain::model::{DeliveryRecord, Tenant};
+use shared::domain::url_rules::check_receiver_url;
+use shared::ports::{
+    DeliveryControl, EndpointRead, Enqueue, EventWrite, Idempotency, QueueError, TenantRead,
+};
+
+use super::idempotency::{self, Answer};
+use crate::config::IngestConfig;
+use crate::error::ApiError;
+use crate::views::AcceptedEvent;
+
+const MAX_METADATA_BYTES: usize = 4096;
+const MAX_IDEMPOTENCY_KEY: usize = 256;
+
+// The `POST /v1/tenants/{tenant_id}/events` body (no doc comment: it would enter the OpenAPI document).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEvent {
+    pub event_type: String,
+    #[schema(value_type = Object)]
+    pub payload: Box<RawValue>,
+    pub id: Option<String>,
+    pub webhook_url: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// An event as the API accepts it: a valid type, an object payload within the limit, a usable
+/// idempotency key and metadata within 4 KiB. The one-off URL is checked against the tenant.
+#[derive(Debug)]
+pub struct ValidEvent {
+    event_type: EventType,
+    payload: Box<RawValue>,
+    idempotency_key: Option<String>,
+    webhook_url: Option<String>,
+    metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl ValidEvent {
+    pub fn parse(req: CreateEvent, max_payload_bytes: usize) -> Result<Self, ApiError> {
+        let event_type =
+            EventType::parse(&req.event_type).map_err(|m| ApiError::invalid("event_type", m))?;
+        let payload_text = req.payload.get();
+        if !payload_text.starts_with('{') {
+            return Err(ApiError::invalid("payload", "must be a JSON object"));
+        }
+        if payload_text.len() > max_payload_bytes {
+            return Err(ApiError::too_large(
+                "payload",
+                format!("The payload must be at most {max_payload_bytes} bytes."),
+            ));
+        }
+        if let Some(key) = &req.id
+            && (key.is_empty()
+                || key.len() > MAX_IDEMPOTENCY_KEY
+                || key.chars().any(char::is_control))
+        {
+            return Err(ApiError::invalid(
+                "id",
+                "must be 1 to 256 characters without control characters",
+            ));
+        }
+        if let Some(meta) = &req.metadata {
+            let size = serde_json::to_vec(meta).map_or(usize::MAX, |v| v.len());
+            if size > MAX_METADATA_BYTES {
+                return Err(ApiError::too_large(
+                    "metadata",
+                    "metadata must be at most 4096 bytes of JSON",
+                ));
+            }
+        }
+        Ok(Self {
+            event_type,
+            payload: req.payload,
+            idempotency_key: req.id,
+            webhook_url: req.webhook_url,
+            metadata: req.metadata,
+        })
+    }
+}
+
+/// Accepts an event for a tenant: a first answer (202) or the answer to an earlier request with
+/// the same idempotency key (200).
+pub async fn submit<S, Q>(
+    store: &S,
+    queue: &Q,
+    config: &IngestConfig,
+    tenant_id: &str,
+    event: ValidEvent,
+) -> Result<Answer<AcceptedEvent>, ApiError>
+where
+    S: TenantRead + EndpointRead + EventWrite + DeliveryControl + Idempotency + ?Sized,
+    Q: Enqueue + ?Sized,
+{
+    let tenant = super::tenants::load(store, tenant_id).await?;
+    let one_off = match &event.webhook_url {
+        Some(raw) => Some(
+            check_receiver_url(
+                raw,
+                tenant.https_only || config.https_only,
+                &config.address_policy,
+            )
+            .map_err(|e| ApiError::invalid("webhook_url", e.to_string()))?,
+        ),
+        None => None,
+    };
+    let one_off = one_off.as_ref();
+    match &event.idempotency_key {
+        None => accept(store, queue, &tenant, &event, one_off)
+            .await
+            .map(Answer::First),
+        Some(key) => {
+            idempotency::once(store, &tenant.id, key, || {
+                accept(store, queue, &tenant, &event, one_off)
+            })
+            .await
+        }
+    }
+}
+
+/// Records the event and its deliveries, then enqueues one message per delivery.
+async fn accept<S, Q>(
+    store: &S,
+    queue: &Q,
+    tenant: &Tenant,
+    event: &ValidEvent,
+    one_off: Option<&Url>,
+) -> Result<AcceptedEvent, ApiError>
+where
+    S: EndpointRead + EventWrite + DeliveryControl + ?Sized,
+    Q: Enqueue + ?Sized,
+{
+    let endpoints = store.list_endpoints(&tenant.id).await?;
+    let new = NewEvent {
+        tenant_id: &tenant.id,
+        event_type: &event.event_type,
+        payload: &event.payload,
+        metadata: event.metadata.clone(),
+        idempotency_key: event.idempotency_key.clone(),
+    };
+    let now = now_millis();
+    let fan_out = fanout::plan(new, &endpoints, one_off.map(Url::as_str), now);
+    store.put_event(&fan_out.event, &fan_out.deliveries).await?;
+    let messages = fan_out.messages()?;
+    if let Err(e) = queue.send(&messages).await {
+        return Err(not_enqueued(store, &fan_out.deliveries, e, now).await);
+    }
+    tracing::info!(event_id = %fan_out.event.id, event_type = %fan_out.event.event_type, deliveries = fan_out.deliveries.len(), "event accepted");
+    Ok(AcceptedEvent::new(&fan_out))
+}
+
+/// Some deliveries could not be enqueued even after retries: they are recorded as failed (so the
+/// log never shows a pending delivery that nothing will attempt), and the caller gets a 503.
+async fn not_enqueued<S: DeliveryControl + ?Sized>(
+    store: &S,
+    deliveries: &[DeliveryRecord],
+    error: QueueError,
+    now: EpochMillis,
+) -> ApiError {
+    let failed: Vec<String> = match &error {
+        QueueError::NotEnqueued { failed, .. } => failed.clone(),
+        QueueError::Unavailable(_) => deliveries.iter().map(|d| d.id.clone()).collect(),
+    };
+    tracing::error!(error = %error, count = failed.len(), "deliveries not enqueued");
+    for d in deliveries.iter().filter(|d| failed.contains(&d.id)) {
+        if let Err(e) = store
+            .fail_delivery(&d.tenant_id, &d.id, "could not be enqueued", now)
+            .await
+        {
+            tracing::error!(delivery_id = %d.id, error = %e, "could not mark an unenqueued delivery failed");
+        }
+    }
+    ApiError::unavailable(format!(
+        "{} of {} deliveries could not be queued and were recorded as failed; the queue is unavailable.",
+        failed.len(),
+        deliveries.len()
+    ))
+}

@@ -1,0 +1,36 @@
+//! What every route may reach: the ports (as trait objects, so the router has one concrete
+//! state type) and the configuration.
+
+use std::sync::Arc;
+
+use shared::ports::{Enqueue, Ping, Redrive, Store};
+
+use crate::config::IngestConfig;
+
+/// What the API needs from the delivery queue: sending, and a reachability check.
+pub trait Queue: Enqueue + Ping {}
+impl<T: Enqueue + Ping + ?Sized> Queue for T {}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn Queue>,
+    pub redrive: Arc<dyn Redrive>,
+    pub config: Arc<IngestConfig>,
+}
+
+impl AppState {
+    pub fn new(
+        store: impl Store + 'static,
+        queue: impl Queue + 'static,
+        redrive: impl Redrive + 'static,
+        config: IngestConfig,
+    ) -> Self {
+        Self {
+            store: Arc::new(store),
+            queue: Arc::new(queue),
+            redrive: Arc::new(redrive),
+            config: Arc::new(config),
+        }
+    }
+}

@@ -1,0 +1,369 @@
+//! Handler tests through the whole router (layers included), on the in-memory store and queue:
+//! authentication across tenants, error answers, idempotent events, endpoint CRUD. No moto.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tower::ServiceExt;
+
+use ingest::config::IngestConfig;
+use ingest::{App, AppState};
+use shared::adapters::memory::{MemoryQueue, MemoryStore};
+use shared::domain::address_policy::AddressPolicy;
+use shared::domain::model::DeliveryStatus;
+
+const ADMIN: &str = "admin-key-for-handler-tests";
+
+struct Api {
+    app: App,
+    store: Arc<MemoryStore>,
+    queue: Arc<MemoryQueue>,
+}
+
+impl Api {
+    fn new() -> Self {
+        let store = Arc::new(MemoryStore::new());
+        let queue = Arc::new(MemoryQueue::new());
+        let config = IngestConfig {
+            table_name: "t".into(),
+            queue_url: "q".into(),
+            dlq_url: "d".into(),
+            admin_key_sha256: hex::encode(Sha256::digest(ADMIN)).into(),
+            address_policy: AddressPolicy::with_allowlist(
+                AddressPolicy::parse_allowlist("").unwrap(),
+            ),
+            https_only: false,
+            max_payload_bytes: 1024,
+        };
+        let state = AppState {
+            store: store.clone(),
+            queue: queue.clone(),
+            redrive: Arc::new(MemoryQueue::new()),
+            config: Arc::new(config),
+        };
+        Self {
+            app: ingest::app(state),
+            store,
+            queue,
+        }
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        key: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(k) = key {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {k}"));
+        }
+        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_owned()));
+        self.send(request.body(body).unwrap()).await
+    }
+
+    async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let body = body.map(|b| b.to_string());
+        self.call(method, path, body.as_deref(), Some(ADMIN)).await
+    }
+
+    /// A tenant and a key of its own.
+    async fn tenant_with_key(&self, id: &str) -> String {
+        let (s, v) = self
+            .admin("PUT", &format!("/v1/tenants/{id}"), Some(json!({})))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (s, v) = self
+            .admin("POST", &format!("/v1/tenants/{id}/api-keys"), None)
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["key"].as_str().unwrap().to_owned()
+    }
+}
+
+fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+#[tokio::test]
+async fn keys_reach_their_own_tenant_only() {
+    let api = Api::new();
+    let acme = api.tenant_with_key("acme").await;
+    api.tenant_with_key("other").await;
+
+    let (s, v) = api.call("GET", "/v1/tenants/acme", None, None).await;
+    assert_eq!((s.as_u16(), code(&v)), (401, "unauthorized"));
+    let (s, _) = api
+        .call("GET", "/v1/tenants/acme", None, Some("wrong"))
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v) = api.call("GET", "/v1/tenants/acme", None, Some(&acme)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["id"], "acme");
+
+    // Another tenant's resources do not exist for this key, whatever the route.
+    for (method, path) in [
+        ("GET", "/v1/tenants/other"),
+        ("GET", "/v1/tenants/other/endpoints"),
+        ("POST", "/v1/tenants/other/events"),
+        ("PUT", "/v1/tenants/other"),
+        ("POST", "/v1/tenants/other/api-keys"),
+    ] {
+        let (s, v) = api.call(method, path, Some("{}"), Some(&acme)).await;
+        assert_eq!(
+            (s.as_u16(), code(&v)),
+            (404, "not_found"),
+            "{method} {path}"
+        );
+    }
+    // Admin-only routes of its own tenant, and outside any tenant: 403.
+    for (method, path) in [
+        ("PUT", "/v1/tenants/acme"),
+        ("POST", "/v1/tenants/acme/api-keys"),
+        (
+            "DELETE",
+            "/v1/tenants/acme/api-keys/key_01JZZZZZZZZZZZZZZZZZZZZZZZ",
+        ),
+        ("POST", "/v1/admin/dlq/redrive"),
+    ] {
+        let (s, v) = api.call(method, path, Some("{}"), Some(&acme)).await;
+        assert_eq!(
+            (s.as_u16(), code(&v)),
+            (403, "forbidden"),
+            "{method} {path}"
+        );
+    }
+    let (s, v) = api.admin("POST", "/v1/admin/dlq/redrive", None).await;
+    assert_eq!((s, &v), (StatusCode::OK, &json!({"moved": 0})));
+    // No key is needed for health and the document.
+    let (s, v) = api.call("GET", "/v1/health", None, None).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (s, v) = api.call("GET", "/v1/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["openapi"].as_str().unwrap().starts_with("3.1"));
+}
+
+#[tokio::test]
+async fn errors_have_the_api_shape() {
+    let api = Api::new();
+    api.tenant_with_key("acme").await;
+    let (s, v) = api
+        .call(
+            "POST",
+            "/v1/tenants/acme/events",
+            Some("{\"event_type\": "),
+            Some(ADMIN),
+        )
+        .await;
+    assert_eq!((s.as_u16(), code(&v)), (400, "malformed_json"), "{v}");
+    let (s, v) = api
+        .admin(
+            "PUT",
+            "/v1/tenants/acme",
+            Some(json!({"defaults": {"retry_schedule_seconds": [1, -1]}})),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), code(&v), v["error"]["field"].as_str()),
+        (
+            422,
+            "invalid_field",
+            Some("defaults.retry_schedule_seconds[1]")
+        ),
+        "{v}"
+    );
+    let (s, v) = api.admin("GET", "/v1/tenants/acme/secrets", None).await;
+    assert_eq!(
+        (s.as_u16(), code(&v), v["error"]["message"].as_str()),
+        (404, "not_found", Some("No such route."))
+    );
+    let (s, v) = api.admin("DELETE", "/v1/tenants/acme/events", None).await;
+    assert_eq!((s.as_u16(), code(&v)), (405, "method_not_allowed"), "{v}");
+    let (s, v) = api.call("POST", "/v1/health", None, None).await;
+    assert_eq!((s.as_u16(), code(&v)), (405, "method_not_allowed"), "{v}");
+
+    // Too large, with and without a content-length (the limit is 1 KiB + 16 KiB envelope).
+    let big = json!({"event_type": "a.b", "payload": {"x": "y".repeat(20_000)}}).to_string();
+    let (s, v) = api
+        .call("POST", "/v1/tenants/acme/events", Some(&big), Some(ADMIN))
+        .await;
+    assert_eq!(
+        (s.as_u16(), code(&v), v["error"]["field"].as_str()),
+        (413, "too_large", Some("payload")),
+        "{v}"
+    );
+    let request = Request::post("/v1/tenants/acme/events")
+        .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
+        .header(header::CONTENT_LENGTH, big.len())
+        .body(Body::from(big))
+        .unwrap();
+    let (s, v) = api.send(request).await;
+    assert_eq!((s.as_u16(), code(&v)), (413, "too_large"), "{v}");
+    // Over the payload limit but within the envelope: the payload's own 413.
+    let over = json!({"event_type": "a.b", "payload": {"x": "y".repeat(2_000)}});
+    let (s, v) = api
+        .admin("POST", "/v1/tenants/acme/events", Some(over))
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["field"].as_str()),
+        (413, Some("payload")),
+        "{v}"
+    );
+    let (s, v) = api
+        .admin(
+            "POST",
+            "/v1/tenants/acme/events",
+            Some(json!({"event_type": "bad type", "payload": {}})),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["field"].as_str()),
+        (422, Some("event_type")),
+        "{v}"
+    );
+    assert!(
+        api.queue.sent().is_empty(),
+        "refused input enqueued nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_repeated_event_id_gets_the_first_answer_and_sends_nothing() {
+    let api = Api::new();
+    api.tenant_with_key("acme").await;
+    let (s, _) = api
+        .admin(
+            "POST",
+            "/v1/tenants/acme/endpoints",
+            Some(json!({"url": "https://example.com/hook", "event_types": ["job.*"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let event = json!({"event_type": "job.done", "payload": {"n": 1}, "id": "job-1"});
+    let (s, first) = api
+        .admin("POST", "/v1/tenants/acme/events", Some(event.clone()))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{first}");
+    assert_eq!(first["deliveries"].as_array().unwrap().len(), 1);
+    let (s, repeat) = api
+        .admin("POST", "/v1/tenants/acme/events", Some(event))
+        .await;
+    assert_eq!((s, &repeat), (StatusCode::OK, &first));
+    assert_eq!(api.queue.sent().len(), 1, "one message in all");
+    let id = first["id"].as_str().unwrap();
+    let (s, v) = api
+        .admin("GET", &format!("/v1/tenants/acme/events/{id}"), None)
+        .await;
+    assert_eq!((s, &v["payload"]), (StatusCode::OK, &json!({"n": 1})));
+}
+
+#[tokio::test]
+async fn deliveries_that_could_not_be_enqueued_are_recorded_failed() {
+    let api = Api::new();
+    api.tenant_with_key("acme").await;
+    api.admin(
+        "POST",
+        "/v1/tenants/acme/endpoints",
+        Some(json!({"url": "https://example.com/hook", "event_types": ["*"]})),
+    )
+    .await;
+    api.queue.set_rejecting(true);
+    let (s, v) = api
+        .admin(
+            "POST",
+            "/v1/tenants/acme/events",
+            Some(json!({"event_type": "a", "payload": {}, "id": "k"})),
+        )
+        .await;
+    assert_eq!((s.as_u16(), code(&v)), (503, "service_unavailable"), "{v}");
+    let deliveries = api.store.deliveries();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].status, DeliveryStatus::Failed);
+    // The key was let go: a retry once the queue is back does the work.
+    api.queue.set_rejecting(false);
+    let (s, _) = api
+        .admin(
+            "POST",
+            "/v1/tenants/acme/events",
+            Some(json!({"event_type": "a", "payload": {}, "id": "k"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn endpoint_crud() {
+    let api = Api::new();
+    let key = api.tenant_with_key("acme").await;
+    let (s, created) = api
+        .call(
+            "POST",
+            "/v1/tenants/acme/endpoints",
+            Some(r#"{"url": "https://example.com/a", "event_types": ["*"]}"#),
+            Some(&key),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/v1/tenants/acme/endpoints/{id}");
+    let (s, v) = api.admin("GET", "/v1/tenants/acme/endpoints/", None).await;
+    assert_eq!(s, StatusCode::OK, "a trailing slash is ignored");
+    assert_eq!(v["data"][0]["id"], id);
+    let (s, v) = api
+        .admin(
+            "PATCH",
+            &path,
+            Some(json!({"description": "d", "timeout_seconds": 5})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (&v["description"], &v["timeout_seconds"]),
+        (&json!("d"), &json!(5))
+    );
+    let (s, v) = api
+        .admin("PATCH", &path, Some(json!({"timeout_seconds": 99})))
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["field"].as_str()),
+        (422, Some("timeout_seconds"))
+    );
+    let (s, v) = api
+        .call("POST", &format!("{path}/rotate-secret"), None, Some(&key))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "an empty body rotates with defaults: {v}"
+    );
+    assert_ne!(v["secret"], created["secret"]);
+    let (s, _) = api.admin("DELETE", &path, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = api.admin("GET", &path, None).await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["message"].as_str()),
+        (404, Some("No such endpoint."))
+    );
+    let (s, _) = api
+        .admin("GET", "/v1/tenants/acme/endpoints/not-an-id", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
