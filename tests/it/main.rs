@@ -10,6 +10,7 @@ mod delivery_path;
 mod faults;
 mod hardening;
 mod harness;
+mod hostile;
 mod product_api;
 mod receiver;
 mod recipes;

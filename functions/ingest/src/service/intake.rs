@@ -22,6 +22,8 @@ use crate::error::ApiError;
 use crate::views::AcceptedEvent;
 
 const MAX_METADATA_BYTES: usize = 4096;
+/// Metadata nests at most this deep (the table holds 32 levels; the event item uses some).
+const MAX_METADATA_DEPTH: usize = 16;
 const MAX_IDEMPOTENCY_KEY: usize = 256;
 
 // The `POST /v1/tenants/{tenant_id}/events` body (no doc comment: it would enter the OpenAPI document).
@@ -80,6 +82,9 @@ impl ValidEvent {
                     "metadata must be at most 4096 bytes of JSON",
                 ));
             }
+            for (k, v) in meta {
+                storable(v, &format!("metadata.{k}"), 2)?;
+            }
         }
         Ok(Self {
             event_type,
@@ -88,6 +93,38 @@ impl ValidEvent {
             webhook_url: req.webhook_url,
             metadata: req.metadata,
         })
+    }
+}
+
+/// Whether a metadata value can be stored as it is: nested at most [`MAX_METADATA_DEPTH`]
+/// levels, numbers within the table's range (magnitude 1e-130 to below 1e126; a float outside
+/// it would be refused by DynamoDB, which must be a 422 here, not a 503 there).
+fn storable(value: &serde_json::Value, field: &str, depth: usize) -> Result<(), ApiError> {
+    use serde_json::Value;
+    if depth > MAX_METADATA_DEPTH {
+        return Err(ApiError::invalid(
+            field,
+            format!("metadata nests at most {MAX_METADATA_DEPTH} levels"),
+        ));
+    }
+    match value {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f != 0.0 && !(1e-130..1e126).contains(&f.abs()) => {
+                Err(ApiError::invalid(
+                    field,
+                    "numbers in metadata must be 0 or of magnitude 1e-130 to 1e126",
+                ))
+            }
+            _ => Ok(()),
+        },
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| storable(v, &format!("{field}[{i}]"), depth + 1)),
+        Value::Object(map) => map
+            .iter()
+            .try_for_each(|(k, v)| storable(v, &format!("{field}.{k}"), depth + 1)),
+        _ => Ok(()),
     }
 }
 
