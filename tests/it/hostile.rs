@@ -102,3 +102,37 @@ async fn a_256_kib_payload_fans_out_to_25_endpoints() {
     assert_eq!(paths.len(), 25);
     assert!(got.iter().all(|r| r.body.len() == 256 * 1024));
 }
+
+/// A first answer too large for a table item (200 deliveries with 2,048-character URLs) is still
+/// what every repeat gets: only the event id is kept, and the answer is rebuilt from it.
+#[tokio::test]
+async fn a_repeat_gets_the_first_answer_however_large() {
+    let stack = Stack::builder().poll(false).start().await;
+    stack.tenant("many", json!({"max_endpoints": 200})).await;
+    let rx = TestReceiver::start(vec![], None).await;
+    let base = format!("{}/", rx.url);
+    for i in 0..200 {
+        let path = format!("{i:03}{}", "a".repeat(2048 - base.len() - 3));
+        let url = format!("{base}{path}");
+        assert_eq!(url.len(), 2048);
+        stack
+            .endpoint("many", json!({"url": url, "event_types": ["*"]}))
+            .await;
+    }
+    let body = json!({"event_type": "job.completed", "payload": {"n": 1}, "id": "job-42"});
+    let first = stack.event("many", body.clone()).await;
+    assert_eq!(first["deliveries"].as_array().unwrap().len(), 200);
+    assert!(first.to_string().len() > 400 * 1024, "over a table item");
+    for _ in 0..2 {
+        let (status, repeat) = stack
+            .admin("POST", "/v1/tenants/many/events", Some(&body))
+            .await;
+        assert_eq!(
+            status,
+            200,
+            "{}",
+            &repeat.to_string()[..200.min(repeat.to_string().len())]
+        );
+        assert_eq!(repeat, first);
+    }
+}

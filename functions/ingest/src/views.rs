@@ -101,12 +101,15 @@ pub struct AcceptedEvent {
 
 impl AcceptedEvent {
     pub fn new(fan_out: &FanOut) -> Self {
+        Self::from_records(&fan_out.event, &fan_out.deliveries)
+    }
+
+    pub fn from_records(event: &EventRecord, deliveries: &[DeliveryRecord]) -> Self {
         Self {
-            id: fan_out.event.id.clone(),
-            event_type: fan_out.event.event_type.clone(),
-            created_at: rfc3339(fan_out.event.created_at),
-            deliveries: fan_out
-                .deliveries
+            id: event.id.clone(),
+            event_type: event.event_type.clone(),
+            created_at: rfc3339(event.created_at),
+            deliveries: deliveries
                 .iter()
                 .map(|d| DeliveryRef {
                     id: d.id.clone(),

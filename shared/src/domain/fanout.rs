@@ -46,14 +46,24 @@ pub fn plan(
         idempotency_key: new.idempotency_key,
         created_at: now,
     };
-    let mut deliveries: Vec<DeliveryRecord> = endpoints
+    let mut targets: Vec<(Option<String>, String)> = endpoints
         .iter()
         .filter(|ep| ep.enabled && any_matches(&ep.event_types, new.event_type))
-        .map(|ep| new_delivery(&event, Some(ep.id.clone()), ep.url.clone(), now))
+        .map(|ep| (Some(ep.id.clone()), ep.url.clone()))
         .collect();
     if let Some(url) = one_off {
-        deliveries.push(new_delivery(&event, None, url.to_owned(), now));
+        targets.push((None, url.to_owned()));
     }
+    // Ids in plan order, so the event's deliveries read back (by id) in the order planned.
+    let ids = IdKind::Delivery.generate_ordered(targets.len());
+    let deliveries = targets
+        .into_iter()
+        .zip(ids)
+        .map(|((endpoint_id, url), id)| DeliveryRecord {
+            id,
+            ..new_delivery(&event, endpoint_id, url, now)
+        })
+        .collect();
     FanOut { event, deliveries }
 }
 
@@ -196,6 +206,9 @@ mod tests {
             && d.status == DeliveryStatus::Pending
             && d.created_at == 42));
         assert_eq!(plan.event.idempotency_key.as_deref(), Some("k"));
+        let mut by_id = plan.deliveries.clone();
+        by_id.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(by_id, plan.deliveries, "key order is plan order");
         let messages = plan.messages().unwrap();
         assert_eq!(messages.len(), 3);
         let first: DeliveryMessage = serde_json::from_str(&messages[0].body).unwrap();

@@ -1,5 +1,7 @@
-//! Idempotency keys: the first request with a key within 24 h does the work and its answer is
-//! kept; a repeat waits for that answer and gets it; a first request that fails lets the key go.
+//! Idempotency keys: the first request with a key within 24 h does the work and a compact record
+//! of its answer is kept (`keep`: small whatever the answer's size — a table item holds at most
+//! 400 KB); a repeat waits for that record and gets it; a first request that fails lets the key
+//! go.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -22,20 +24,22 @@ const CLAIMS: usize = 3;
 pub enum Answer<T> {
     /// This request did the work.
     First(T),
-    /// A repeat: the first request's answer, as it was sent (JSON text).
+    /// A repeat: what `keep` kept of the first request's answer (JSON text).
     Repeat(String),
 }
 
-/// Runs `work` once per (tenant, key) within 24 h; its answer is kept for repeats.
-pub async fn once<S, T, F, Fut>(
+/// Runs `work` once per (tenant, key) within 24 h; `keep` says what of its answer is kept for
+/// repeats.
+pub async fn once<S, T, K, F, Fut>(
     store: &S,
     tenant_id: &str,
     key: &str,
     mut work: F,
+    keep: impl Fn(&T) -> K,
 ) -> Result<Answer<T>, ApiError>
 where
     S: Idempotency + ?Sized,
-    T: Serialize,
+    K: Serialize,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,
 {
@@ -46,7 +50,7 @@ where
         {
             IdempotencyClaim::Claimed => {
                 let result = work().await;
-                settle(store, tenant_id, key, &result).await;
+                settle(store, tenant_id, key, &result.as_ref().map(&keep)).await;
                 return result.map(Answer::First);
             }
             IdempotencyClaim::Existing(record) => {
@@ -64,11 +68,11 @@ where
 }
 
 /// Keeps the answer of a first request that succeeded; lets the key go after a failure.
-async fn settle<S: Idempotency + ?Sized, T: Serialize>(
+async fn settle<S: Idempotency + ?Sized, K: Serialize>(
     store: &S,
     tenant_id: &str,
     key: &str,
-    result: &Result<T, ApiError>,
+    result: &Result<K, &ApiError>,
 ) {
     match result {
         Ok(answer) => {

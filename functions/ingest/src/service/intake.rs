@@ -3,7 +3,7 @@
 //! ([`shared::domain::fanout`]), written, enqueued, and the not-enqueued compensation when the
 //! queue fails.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use url::Url;
 
@@ -13,7 +13,8 @@ use shared::domain::fanout::{self, NewEvent};
 use shared::domain::model::{DeliveryRecord, Tenant};
 use shared::domain::url_rules::check_receiver_url;
 use shared::ports::{
-    DeliveryControl, EndpointRead, Enqueue, EventWrite, Idempotency, QueueError, TenantRead,
+    DeliveryControl, EndpointRead, Enqueue, EventRead, EventWrite, Idempotency, QueueError,
+    TenantRead,
 };
 
 use super::idempotency::{self, Answer};
@@ -138,7 +139,7 @@ pub async fn submit<S, Q>(
     event: ValidEvent,
 ) -> Result<Answer<AcceptedEvent>, ApiError>
 where
-    S: TenantRead + EndpointRead + EventWrite + DeliveryControl + Idempotency + ?Sized,
+    S: TenantRead + EndpointRead + EventWrite + EventRead + DeliveryControl + Idempotency + ?Sized,
     Q: Enqueue + ?Sized,
 {
     let tenant = super::tenants::load(store, tenant_id).await?;
@@ -159,12 +160,48 @@ where
             .await
             .map(Answer::First),
         Some(key) => {
-            idempotency::once(store, &tenant.id, key, || {
-                accept(store, queue, &tenant, &event, one_off)
-            })
-            .await
+            let answer = idempotency::once(
+                store,
+                &tenant.id,
+                key,
+                || accept(store, queue, &tenant, &event, one_off),
+                |accepted: &AcceptedEvent| Kept {
+                    event_id: accepted.id.clone(),
+                },
+            )
+            .await?;
+            match answer {
+                Answer::Repeat(kept) => Ok(Answer::Repeat(recall(store, &tenant.id, kept).await?)),
+                first => Ok(first),
+            }
         }
     }
+}
+
+/// What is kept of a first answer: the event, from which its answer is rebuilt (an answer
+/// listing 200 deliveries with 2 KB URLs would not fit in a table item).
+#[derive(Debug, Serialize, Deserialize)]
+struct Kept {
+    event_id: String,
+}
+
+/// The first answer again, from what was kept: rebuilt from the event and its deliveries (read
+/// back in the order they were planned); a full answer kept by an earlier version as it is.
+async fn recall<S: EventRead + ?Sized>(
+    store: &S,
+    tenant_id: &str,
+    kept: String,
+) -> Result<String, ApiError> {
+    let Ok(Kept { event_id }) = serde_json::from_str::<Kept>(&kept) else {
+        return Ok(kept);
+    };
+    let (event, deliveries) = futures::try_join!(
+        store.get_event(tenant_id, &event_id),
+        store.list_event_deliveries(tenant_id, &event_id)
+    )?;
+    let event = event.ok_or(ApiError::Internal("The first request's event is missing."))?;
+    serde_json::to_string(&AcceptedEvent::from_records(&event, &deliveries))
+        .map_err(|_| ApiError::Internal("The first answer could not be encoded."))
 }
 
 /// Records the event and its deliveries, then enqueues one message per delivery.
