@@ -252,7 +252,6 @@ impl Stack {
             store,
             queue,
             HttpSender::with_lookup(policy.clone(), lookup).unwrap(),
-            policy,
             options,
         ));
         let mut stack = Self {

@@ -18,6 +18,10 @@ use shared::ports::{DeliveryUpdate, EventRead, OutgoingMessage, QueueError, Stor
 use shared::ports::{OutboundRequest, Sender};
 
 use super::*;
+use crate::batch::{FALLBACK_BUDGET_MS, effective_deadline};
+use crate::schedule::ceil_seconds;
+use aws_lambda_events::event::sqs::SqsBatchResponse;
+use shared::ports::{EndpointHealth, EventWrite, TenantWrite};
 
 #[derive(Default)]
 struct FakeStore {
@@ -351,7 +355,6 @@ fn worker(status: u16) -> TestWorker {
             status,
             sent: AtomicUsize::new(0),
         },
-        AddressPolicy::strict(),
         WorkerOptions {
             concurrency: 4,
             ..WorkerOptions::default()
