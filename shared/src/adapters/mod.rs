@@ -3,4 +3,6 @@
 pub mod aws;
 pub mod dynamo;
 pub mod http;
+#[cfg(any(test, feature = "memory"))]
+pub mod memory;
 pub mod sqs;

@@ -10,8 +10,10 @@ use async_trait::async_trait;
 use crate::ports::queue::{Enqueue, OutgoingMessage, QueueError, Redrive, Visibility};
 use crate::ports::store::Ping;
 
-/// SendMessageBatch takes at most 10 entries.
+/// SendMessageBatch takes at most 10 entries...
 const BATCH_MAX: usize = 10;
+/// ...whose bodies add up to at most 1 MiB (the queue's MaximumMessageSize, set in the template).
+pub const BATCH_MAX_BYTES: usize = 1_048_576;
 /// Failed entries of a batch are sent again this many times at most.
 const SEND_TRIES: u32 = 4;
 /// SQS refuses a visibility timeout above 12 hours.
@@ -76,12 +78,38 @@ impl SqsQueue {
     }
 }
 
+/// Cuts `messages` into batches (in order) of at most `max_count` entries whose bodies add up
+/// to at most `max_bytes`; a message larger than `max_bytes` on its own goes alone (and SQS
+/// names it refused).
+fn batches(
+    messages: &[OutgoingMessage],
+    max_count: usize,
+    max_bytes: usize,
+) -> Vec<Vec<&OutgoingMessage>> {
+    let mut out: Vec<Vec<&OutgoingMessage>> = Vec::new();
+    let mut bytes = 0;
+    for m in messages {
+        let size = m.body.len();
+        match out.last_mut() {
+            Some(batch) if batch.len() < max_count && bytes + size <= max_bytes => {
+                batch.push(m);
+                bytes += size;
+            }
+            _ => {
+                out.push(vec![m]);
+                bytes = size;
+            }
+        }
+    }
+    out
+}
+
 #[async_trait]
 impl Enqueue for SqsQueue {
     async fn send(&self, messages: &[OutgoingMessage]) -> Result<(), QueueError> {
         let mut not_sent: Vec<String> = Vec::new();
-        for chunk in messages.chunks(BATCH_MAX) {
-            let mut pending: Vec<&OutgoingMessage> = chunk.iter().collect();
+        for chunk in batches(messages, BATCH_MAX, BATCH_MAX_BYTES) {
+            let mut pending = chunk;
             let mut last_reason = String::new();
             for attempt in 0..SEND_TRIES {
                 if attempt > 0 {
@@ -253,5 +281,65 @@ impl Redrive for SqsRedrive {
 impl Ping for SqsQueue {
     async fn ping(&self) -> Result<(), String> {
         self.check_reachable().await.map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(id: usize, size: usize) -> OutgoingMessage {
+        OutgoingMessage {
+            id: id.to_string(),
+            body: "x".repeat(size),
+        }
+    }
+
+    fn shape(batches: &[Vec<&OutgoingMessage>]) -> Vec<Vec<String>> {
+        batches
+            .iter()
+            .map(|b| b.iter().map(|m| m.id.clone()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn batches_are_cut_by_count_and_by_bytes_in_order() {
+        let small: Vec<_> = (0..23).map(|i| msg(i, 100)).collect();
+        let cut = batches(&small, 10, BATCH_MAX_BYTES);
+        assert_eq!(cut.iter().map(Vec::len).collect::<Vec<_>>(), [10, 10, 3]);
+
+        // 25 messages of 256 KiB + envelope: 4 × 262,444 > 1 MiB, so three a batch.
+        let big: Vec<_> = (0..25).map(|i| msg(i, 262_144 + 300)).collect();
+        let cut = batches(&big, 10, BATCH_MAX_BYTES);
+        assert!(
+            cut.iter()
+                .all(|b| b.iter().map(|m| m.body.len()).sum::<usize>() <= BATCH_MAX_BYTES)
+        );
+        assert_eq!(
+            cut.iter().map(Vec::len).collect::<Vec<_>>(),
+            [3, 3, 3, 3, 3, 3, 3, 3, 1]
+        );
+        let ids: Vec<String> = shape(&cut).concat();
+        assert_eq!(
+            ids,
+            (0..25).map(|i| i.to_string()).collect::<Vec<_>>(),
+            "order kept"
+        );
+
+        // 10 × 110,000 bytes (the hostile-tenant case) no longer goes as one batch.
+        let ten: Vec<_> = (0..10).map(|i| msg(i, 110_000)).collect();
+        assert_eq!(shape(&batches(&ten, 10, BATCH_MAX_BYTES)).len(), 2);
+
+        // A message over the limit on its own goes alone.
+        let odd = vec![msg(0, 10), msg(1, 2_000_000), msg(2, 10)];
+        assert_eq!(
+            shape(&batches(&odd, 10, BATCH_MAX_BYTES)),
+            [
+                vec!["0".to_owned()],
+                vec!["1".to_owned()],
+                vec!["2".to_owned()]
+            ]
+        );
+        assert!(batches(&[], 10, BATCH_MAX_BYTES).is_empty());
     }
 }

@@ -1,45 +1,78 @@
 //! Which IP addresses outbound deliveries may connect to.
 //!
 //! A webhook sender is an open door into the network it runs in, so everything that is not
-//! plainly a public unicast address is refused: loopback, private, link-local (cloud metadata),
-//! CGNAT, multicast, documentation, benchmarking and reserved ranges, and the IPv6 forms that
-//! embed an IPv4 address (mapped, compatible, NAT64, 6to4) are judged by the embedded address.
-//! Only an explicit allowlist (set for the local stack and tests) opens a range.
+//! plainly a public unicast address is refused. The refused ranges are derived from IANA's
+//! special-purpose address registries (`iana/*.csv`, every entry: private, loopback,
+//! link-local/cloud metadata, CGNAT, documentation, benchmarking, reserved, anycast service
+//! prefixes…), plus multicast, and for IPv6 everything outside global unicast (`2000::/3`:
+//! IPv4-compatible and IPv4-translated forms, site-local, multicast). IPv6 forms that embed an
+//! IPv4 address (mapped, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) are judged by the embedded
+//! address. Only an explicit allowlist (set for the local stack and tests) opens a range.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
+use std::sync::LazyLock;
 
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use ipnet::{IpNet, Ipv6Net};
 
-const BLOCKED_V4: &[&str] = &[
-    "0.0.0.0/8",       // "this network"
-    "10.0.0.0/8",      // private
-    "100.64.0.0/10",   // carrier-grade NAT
-    "127.0.0.0/8",     // loopback
-    "169.254.0.0/16",  // link-local, cloud metadata (169.254.169.254)
-    "172.16.0.0/12",   // private
-    "192.0.0.0/24",    // IETF protocol assignments
-    "192.0.2.0/24",    // documentation (TEST-NET-1)
-    "192.88.99.0/24",  // 6to4 relay anycast
-    "192.168.0.0/16",  // private
-    "198.18.0.0/15",   // benchmarking
-    "198.51.100.0/24", // documentation (TEST-NET-2)
-    "203.0.113.0/24",  // documentation (TEST-NET-3)
-    "224.0.0.0/4",     // multicast
-    "240.0.0.0/4",     // reserved, and 255.255.255.255 broadcast
+/// IANA IPv4 Special-Purpose Address Registry (iana-ipv4-special-registry).
+const IANA_V4: &str = include_str!("iana/ipv4-special-registry.csv");
+/// IANA IPv6 Special-Purpose Address Registry (iana-ipv6-special-registry).
+const IANA_V6: &str = include_str!("iana/ipv6-special-registry.csv");
+
+/// Never a receiver either, though outside the special-purpose registries.
+const EXTRA: &[(&str, &str)] = &[
+    ("224.0.0.0/4", "Multicast"),
+    ("ff00::/8", "Multicast"),
+    ("::/96", "IPv4-compatible (deprecated)"),
+    ("::ffff:0:0:0/96", "IPv4-translated"),
+    ("fec0::/10", "Site-local (deprecated)"),
 ];
 
-const BLOCKED_V6: &[&str] = &[
-    "::/96",          // unspecified, loopback, IPv4-compatible (deprecated)
-    "100::/64",       // discard-only
-    "64:ff9b:1::/48", // local-use NAT64
-    "2001::/23",      // IETF protocol assignments (Teredo, benchmarking, ORCHID…)
-    "2001:db8::/32",  // documentation
-    "fc00::/7",       // unique local (includes fd00:ec2::254, the EC2 IPv6 metadata address)
-    "fe80::/10",      // link-local
-    "fec0::/10",      // site-local (deprecated)
-    "ff00::/8",       // multicast
-];
+/// Registry entries that carry an IPv4 address: judged by the address they embed instead.
+const JUDGED_BY_EMBEDDED_V4: &[&str] = &["::ffff:0:0/96", "64:ff9b::/96", "2002::/16"];
+
+fn judged_by_embedded_v4(net: &IpNet) -> bool {
+    JUDGED_BY_EMBEDDED_V4
+        .iter()
+        .any(|s| IpNet::from_str(s).ok().as_ref() == Some(net))
+}
+
+/// One refused range and its registry name.
+#[derive(Debug, Clone)]
+pub struct SpecialRange {
+    pub net: IpNet,
+    pub name: String,
+}
+
+/// Parses a registry file: a header line, then `block,name,...` lines.
+fn parse_registry(csv: &str) -> impl Iterator<Item = SpecialRange> + '_ {
+    csv.lines().skip(1).filter_map(|line| {
+        let mut fields = line.splitn(3, ',');
+        let net = IpNet::from_str(fields.next()?.trim()).ok()?;
+        let name = fields.next()?.trim().trim_matches('"').to_owned();
+        Some(SpecialRange { net, name })
+    })
+}
+
+/// Every range refused, most specific first (so a refusal names the narrowest entry).
+pub fn refused_ranges() -> &'static [SpecialRange] {
+    static RANGES: LazyLock<Vec<SpecialRange>> = LazyLock::new(|| {
+        let mut all: Vec<SpecialRange> = parse_registry(IANA_V4)
+            .chain(parse_registry(IANA_V6))
+            .filter(|r| !judged_by_embedded_v4(&r.net))
+            .chain(EXTRA.iter().filter_map(|(net, name)| {
+                Some(SpecialRange {
+                    net: IpNet::from_str(net).ok()?,
+                    name: (*name).to_owned(),
+                })
+            }))
+            .collect();
+        all.sort_by_key(|r| std::cmp::Reverse(r.net.prefix_len()));
+        all
+    });
+    &RANGES
+}
 
 /// Why an address was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,32 +128,31 @@ impl AddressPolicy {
     }
 }
 
-/// The blocked range `addr` falls in, judging IPv6 forms that embed an IPv4 address by the
+/// The refused range `addr` falls in, judging IPv6 forms that embed an IPv4 address by the
 /// embedded address.
 fn blocked_range(addr: IpAddr) -> Option<String> {
+    if let IpAddr::V6(v6) = addr
+        && let Some(v4) = embedded_v4(v6)
+    {
+        return blocked_v4(v4).map(|r| format!("{r}, embedded in {v6}"));
+    }
+    if let Some(r) = refused_ranges().iter().find(|r| r.net.contains(&addr)) {
+        return Some(format!("{} {}", r.net, r.name));
+    }
     match addr {
-        IpAddr::V4(v4) => blocked_v4(v4).map(|n| n.to_string()),
-        IpAddr::V6(v6) => {
-            if let Some(net) = blocked_v6(v6) {
-                return Some(net.to_string());
-            }
-            embedded_v4(v6).and_then(|v4| blocked_v4(v4).map(|n| format!("{n} embedded in {v6}")))
+        IpAddr::V6(v6) if !global_unicast().contains(&v6) => {
+            Some("outside global unicast 2000::/3".into())
         }
+        _ => None,
     }
 }
 
-fn blocked_v4(addr: Ipv4Addr) -> Option<Ipv4Net> {
-    BLOCKED_V4
-        .iter()
-        .filter_map(|s| Ipv4Net::from_str(s).ok())
-        .find(|net| net.contains(&addr))
+fn blocked_v4(addr: Ipv4Addr) -> Option<String> {
+    blocked_range(IpAddr::V4(addr))
 }
 
-fn blocked_v6(addr: Ipv6Addr) -> Option<Ipv6Net> {
-    BLOCKED_V6
-        .iter()
-        .filter_map(|s| Ipv6Net::from_str(s).ok())
-        .find(|net| net.contains(&addr))
+fn global_unicast() -> Ipv6Net {
+    Ipv6Net::new(Ipv6Addr::new(0x2000, 0, 0, 0, 0, 0, 0, 0), 3).unwrap_or_default()
 }
 
 /// The IPv4 address inside a NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address.
@@ -218,6 +250,71 @@ mod tests {
         ] {
             assert!(policy.check(ip(addr)).is_ok(), "{addr} should be allowed");
         }
+    }
+
+    fn registry_entries(csv: &str) -> Vec<(IpNet, String)> {
+        let lines: Vec<&str> = csv.lines().skip(1).filter(|l| !l.is_empty()).collect();
+        let parsed: Vec<(IpNet, String)> = parse_registry(csv).map(|r| (r.net, r.name)).collect();
+        assert_eq!(parsed.len(), lines.len(), "every registry line parses");
+        parsed
+    }
+
+    #[test]
+    fn every_entry_of_both_iana_registries_is_refused() {
+        let policy = AddressPolicy::strict();
+        let entries: Vec<(IpNet, String)> = registry_entries(IANA_V4)
+            .into_iter()
+            .chain(registry_entries(IANA_V6))
+            .collect();
+        assert_eq!(entries.len(), 25 + 25);
+        let mut judged = 0;
+        for (net, name) in entries {
+            if judged_by_embedded_v4(&net) {
+                judged += 1;
+                continue; // below: judged by the IPv4 address they carry
+            }
+            for addr in [net.network(), net.broadcast()] {
+                assert!(
+                    policy.check(addr).is_err(),
+                    "{addr} ({net} {name}) should be refused"
+                );
+            }
+        }
+        assert_eq!(judged, 3);
+        // Mapped, NAT64 and 6to4 addresses carry an IPv4 address: refused when it is.
+        for (internal, public) in [
+            ("::ffff:169.254.169.254", "::ffff:8.8.8.8"),
+            ("64:ff9b::a9fe:a9fe", "64:ff9b::808:808"),
+            ("2002:a9fe:a9fe::", "2002:808:808::"),
+        ] {
+            assert!(policy.check(ip(internal)).is_err(), "{internal}");
+            assert!(policy.check(ip(public)).is_ok(), "{public}");
+        }
+    }
+
+    #[test]
+    fn ipv4_translated_and_other_non_global_ipv6_are_refused() {
+        let policy = AddressPolicy::strict();
+        for addr in [
+            "::ffff:0:7f00:2",    // IPv4-translated 127.0.0.2
+            "::ffff:0:a9fe:a9fe", // IPv4-translated 169.254.169.254
+            "::ffff:0:808:808",   // IPv4-translated, even of a public address
+            "::808:808",          // IPv4-compatible
+            "4000::1",            // unassigned, outside 2000::/3
+            "3fff::1",            // documentation (RFC 9637)
+            "5f00::1",            // SRv6 SIDs
+            "2001:1::1",          // PCP anycast
+            "2620:4f:8000::1",    // AS112
+        ] {
+            let refused = policy.check(ip(addr));
+            assert!(refused.is_err(), "{addr} should be refused");
+        }
+        let e = policy.check(ip("::ffff:0:7f00:2")).unwrap_err();
+        assert!(e.range.contains("IPv4-translated"), "{}", e.range);
+        let e = policy.check(ip("10.1.2.3")).unwrap_err();
+        assert_eq!(e.range, "10.0.0.0/8 Private-Use");
+        let e = policy.check(ip("192.0.0.9")).unwrap_err();
+        assert_eq!(e.range, "192.0.0.9/32 Port Control Protocol Anycast");
     }
 
     #[test]

@@ -34,6 +34,16 @@ impl IdKind {
     }
 }
 
+/// The smallest and largest delivery ids that deliveries created from `since` to `until`
+/// (epoch ms, inclusive) can have: ULIDs start with their millisecond.
+pub fn delivery_id_bounds(since: i64, until: i64) -> (String, String) {
+    let ms = |t: i64| u64::try_from(t.max(0)).unwrap_or(0);
+    (
+        format!("dlv_{}", ulid::Ulid::from_parts(ms(since), 0)),
+        format!("dlv_{}", ulid::Ulid::from_parts(ms(until), u128::MAX)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

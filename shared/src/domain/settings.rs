@@ -112,17 +112,24 @@ fn err(field: impl Into<String>, message: impl Into<String>) -> SettingsError {
 }
 
 impl DeliverySettings {
-    /// The deployment defaults from the embedded `defaults.json`.
+    /// The deployment defaults from the embedded `defaults.json`, parsed once. The values live
+    /// in that file only; [`Self::check_embedded_defaults`] runs at each function's cold start
+    /// (and in the tests), so a broken file stops a deployment before any request reaches it.
     pub fn defaults() -> Self {
-        // The file is part of the binary and covered by a test; falling back to the same
-        // values written in code keeps this path free of panics all the same.
-        serde_json::from_str(DEFAULTS_JSON).unwrap_or_else(|_| Self {
-            retry_schedule_seconds: vec![5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
-            retry_on: RetryOn::AllFailures,
-            timeout_seconds: 15,
-            signature: SignatureScheme::StandardWebhooks,
-            headers: BTreeMap::new(),
-        })
+        static DEFAULTS: std::sync::LazyLock<DeliverySettings> = std::sync::LazyLock::new(|| {
+            #[allow(clippy::expect_used)]
+            // compile-time content, checked at cold start and in tests
+            DeliverySettings::check_embedded_defaults().expect("embedded defaults.json is valid")
+        });
+        DEFAULTS.clone()
+    }
+
+    /// Parses and validates the embedded `defaults.json`.
+    pub fn check_embedded_defaults() -> Result<Self, SettingsError> {
+        let parsed: Self =
+            serde_json::from_str(DEFAULTS_JSON).map_err(|e| err("defaults.json", e.to_string()))?;
+        parsed.validate()?;
+        Ok(parsed)
     }
 
     /// These settings with `patch` laid over them.

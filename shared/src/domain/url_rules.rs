@@ -136,6 +136,9 @@ mod tests {
             "http://0.0.0.0/",
             "http://100.64.0.1/",
             "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[::ffff:0:7f00:2]/",
+            "http://[::ffff:0:a9fe:a9fe]/",
+            "http://[3fff::1]/",
         ] {
             assert_eq!(strict(raw), Err(UrlError::Internal), "{raw}");
         }

@@ -129,6 +129,36 @@ impl<I: Invoke> Poller<I> {
         if messages.is_empty() {
             return Ok(PollStats::default());
         }
+        let (event, mut handles) = self.to_event(messages);
+        let received = event.records.len();
+        let response = match self.invoker.invoke(event).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "invocation failed; the whole batch comes back later");
+                return Ok(PollStats {
+                    received,
+                    deleted: 0,
+                    failed: received,
+                });
+            }
+        };
+        for failure in &response.batch_item_failures {
+            handles.remove(&failure.item_identifier);
+        }
+        let failed = received - handles.len();
+        let deleted = self.delete(handles.into_values()).await?;
+        Ok(PollStats {
+            received,
+            deleted,
+            failed,
+        })
+    }
+
+    /// The Lambda event the event source mapping would send, and each message's receipt handle.
+    fn to_event(
+        &self,
+        messages: Vec<aws_sdk_sqs::types::Message>,
+    ) -> (SqsEvent, HashMap<String, String>) {
         let mut handles: HashMap<String, String> = HashMap::new();
         let mut event = SqsEvent::default();
         for m in messages {
@@ -151,27 +181,14 @@ impl<I: Invoke> Poller<I> {
             }
             event.records.push(record);
         }
-        let received = event.records.len();
-        let response = match self.invoker.invoke(event).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(error = %e, "invocation failed; the whole batch comes back later");
-                return Ok(PollStats {
-                    received,
-                    deleted: 0,
-                    failed: received,
-                });
-            }
-        };
-        for failure in &response.batch_item_failures {
-            handles.remove(&failure.item_identifier);
-        }
-        let failed = received - handles.len();
-        let mut deleted = 0;
+        (event, handles)
+    }
+
+    /// Deletes the messages whose work is done, 10 a call; returns how many were deleted.
+    async fn delete(&self, handles: impl Iterator<Item = String>) -> anyhow::Result<usize> {
         let entries: Vec<_> = handles
-            .into_iter()
             .enumerate()
-            .filter_map(|(i, (_, handle))| {
+            .filter_map(|(i, handle)| {
                 DeleteMessageBatchRequestEntry::builder()
                     .id(i.to_string())
                     .receipt_handle(handle)
@@ -179,6 +196,7 @@ impl<I: Invoke> Poller<I> {
                     .ok()
             })
             .collect();
+        let mut deleted = 0;
         for chunk in entries.chunks(10) {
             let out = self
                 .client
@@ -189,10 +207,6 @@ impl<I: Invoke> Poller<I> {
                 .await?;
             deleted += out.successful.len();
         }
-        Ok(PollStats {
-            received,
-            deleted,
-            failed,
-        })
+        Ok(deleted)
     }
 }
