@@ -113,6 +113,21 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
         }
     }
 
+    /// The store the worker reads and writes (for tests and tools).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The queue the worker hides messages in and enqueues operational events to.
+    pub fn queue(&self) -> &Q {
+        &self.queue
+    }
+
+    /// The sender making the attempts.
+    pub fn sender(&self) -> &H {
+        &self.sender
+    }
+
     /// Decides and performs one record's work.
     pub async fn process(&self, record: &SqsMessage, deadline: EpochMillis) -> Action {
         match self.stages(record, deadline).await {
@@ -190,7 +205,3 @@ pub fn parse_message(record: &SqsMessage) -> Result<DeliveryMessage, String> {
     }
     Ok(message)
 }
-
-#[cfg(test)]
-#[path = "worker_test.rs"]
-mod tests;
