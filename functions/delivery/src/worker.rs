@@ -163,16 +163,15 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
             number: completed.attempt.number,
             manual: completed.attempt.manual,
         };
-        let settings = &completed.target.settings;
-        let jitter = rand::random::<f64>();
+        // Classified by the sender; the transition decides, builds the update and the action.
+        let (result, settings) = (&completed.result, &completed.target.settings);
         let next = transition(
             &state,
-            &completed.result,
+            result,
             settings,
             completed.ended_at(),
-            jitter,
+            rand::random(),
         );
-        let result = &completed.result;
         info!(outcome = ?result.outcome, status_code = result.status_code, duration_ms = result.duration_ms, decision = ?next.decision, "attempt made");
         self.record(&delivery.tenant_id, &completed, &next.update)
             .await?;
