@@ -233,8 +233,7 @@ async fn fault_injection_nothing_is_lost() {
     let worker = Arc::new(Worker::new(
         DynamoStore::new(ddb, &stack.resources.table_name),
         SqsQueue::new(sqs, &stack.resources.queue_url),
-        HttpSender::new(policy.clone()).unwrap(),
-        policy,
+        HttpSender::new(policy).unwrap(),
         WorkerOptions {
             cache_ttl: Duration::from_millis(500),
             // Deployed: 5 minutes; here the back-off after an injected fault is kept short so

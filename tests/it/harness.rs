@@ -277,7 +277,6 @@ impl StackBuilder {
             store,
             queue,
             HttpSender::with_lookup(policy.clone(), lookup).unwrap(),
-            policy,
             options,
         ));
         let mut stack = Stack {

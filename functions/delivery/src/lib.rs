@@ -1,9 +1,27 @@
 //! The delivery function: consumes the delivery queue (SQS event source mapping with partial
 //! batch responses), makes one signed attempt per due delivery, records it, and schedules the
 //! next one through the message's visibility timeout.
+//!
+//! One record goes through stages, each its own module with a typed hand-off:
+//! [`gate`] (pure) → [`prepare`] (resolve, sign, build: a [`prepare::Dispatch`]) → [`lease`]
+//! (claim) → [`send`] (the POST: a [`send::Completed`]) → [`transition`] (pure: decision, record
+//! update, queue action) → [`lease`] (record) → [`effects`]. [`worker`] strings them together,
+//! [`batch`] runs a batch of records and carries out each [`Action`]; every wait is computed in
+//! [`schedule`].
 
+pub mod action;
+pub mod batch;
 pub mod config;
+pub mod effects;
+pub mod gate;
+pub mod lease;
 pub mod ops;
+pub mod prepare;
+pub mod schedule;
+pub mod send;
+pub mod transition;
 pub mod worker;
 
+pub use action::Action;
+pub use batch::effective_deadline;
 pub use worker::{Worker, WorkerOptions};

@@ -19,13 +19,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name),
         SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &config.queue_url),
         HttpSender::new(config.address_policy()?)?,
-        config.address_policy()?,
         config.worker_options(),
     ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = Arc::clone(&worker);
         async move {
-            let deadline = delivery::worker::effective_deadline(
+            let deadline = delivery::effective_deadline(
                 event.context.deadline,
                 shared::domain::clock::now_millis(),
             );

@@ -1,0 +1,535 @@
+//! The worker through its public API, on the shared in-memory store and queue
+//! (`shared::adapters::memory`) and a counting sender: what each record of a batch turns into,
+//! what is recorded, and what the batch response reports.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use delivery::ops::{OPERATOR_TENANT, OperatorConfig};
+use delivery::{Worker, WorkerOptions};
+use serde_json::value::RawValue;
+use shared::adapters::memory::{MemoryQueue, MemoryStore};
+use shared::domain::attempt::{AttemptResult, Outcome};
+use shared::domain::clock::{EpochMillis, now_millis};
+use shared::domain::model::{
+    AttemptRecord, DeliveryMessage, DeliveryRecord, DeliveryStatus, Endpoint, EventRecord, Tenant,
+};
+use shared::domain::secret::Secret;
+use shared::domain::settings::SettingsPatch;
+use shared::ports::{
+    AttemptLog, DeliveryUpdate, EndpointRead, EndpointWrite, EventWrite, OutboundRequest, Sender,
+    TenantWrite,
+};
+
+/// Answers every attempt with one status and counts the POSTs.
+struct CountingSender {
+    status: u16,
+    sent: AtomicUsize,
+}
+
+#[async_trait]
+impl Sender for CountingSender {
+    async fn send(&self, _: OutboundRequest) -> AttemptResult {
+        self.sent.fetch_add(1, Ordering::SeqCst);
+        AttemptResult::from_status(self.status, 3)
+    }
+}
+
+type TestWorker = Worker<MemoryStore, MemoryQueue, CountingSender>;
+
+fn tenant(id: &str) -> Tenant {
+    Tenant {
+        id: id.into(),
+        name: None,
+        defaults: SettingsPatch::default(),
+        max_endpoints: 10,
+        https_only: false,
+        signing_secret: Secret::generate(),
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+fn endpoint(secret: Secret) -> Endpoint {
+    Endpoint {
+        id: "ep_1".into(),
+        tenant_id: "acme".into(),
+        url: "https://example.com/hook".into(),
+        event_types: vec!["*".into()],
+        description: None,
+        enabled: true,
+        secret,
+        previous_secrets: Vec::new(),
+        disabled_reason: None,
+        disabled_at: None,
+        failing_since: None,
+        settings: SettingsPatch {
+            retry_schedule_seconds: Some(vec![10, 72_000]),
+            ..Default::default()
+        },
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+async fn worker_with(status: u16, secret: Secret, options: WorkerOptions) -> TestWorker {
+    let store = MemoryStore::new();
+    store.put_tenant(&tenant("acme"), true).await.unwrap();
+    store.create_endpoint(&endpoint(secret), 10).await.unwrap();
+    Worker::new(
+        store,
+        MemoryQueue::new(),
+        CountingSender {
+            status,
+            sent: AtomicUsize::new(0),
+        },
+        options,
+    )
+}
+
+async fn worker(status: u16) -> TestWorker {
+    let options = WorkerOptions {
+        concurrency: 4,
+        ..WorkerOptions::default()
+    };
+    worker_with(status, Secret::generate(), options).await
+}
+
+fn event(tenant_id: &str) -> EventRecord {
+    EventRecord {
+        id: "evt_1".into(),
+        tenant_id: tenant_id.into(),
+        event_type: "job.completed".into(),
+        payload: r#"{"a":1}"#.into(),
+        metadata: None,
+        idempotency_key: None,
+        created_at: 0,
+    }
+}
+
+fn new_delivery(id: &str) -> DeliveryRecord {
+    DeliveryRecord {
+        id: id.into(),
+        tenant_id: "acme".into(),
+        event_id: "evt_1".into(),
+        event_type: "job.completed".into(),
+        endpoint_id: Some("ep_1".into()),
+        url: "https://example.com/hook".into(),
+        status: DeliveryStatus::Pending,
+        attempt_count: 0,
+        retry_base: 0,
+        next_attempt_at: None,
+        last_error: None,
+        lease_until: None,
+        lease_owner: None,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+/// Stores (or overwrites) a delivery as it is given.
+async fn put_delivery(w: &TestWorker, d: DeliveryRecord) {
+    let e = event(&d.tenant_id);
+    w.store().put_event(&e, &[d]).await.unwrap();
+}
+
+async fn add_delivery(w: &TestWorker, id: &str, f: impl FnOnce(&mut DeliveryRecord)) {
+    let mut d = new_delivery(id);
+    f(&mut d);
+    put_delivery(w, d).await;
+}
+
+fn stored(w: &TestWorker, id: &str) -> DeliveryRecord {
+    w.store()
+        .deliveries()
+        .into_iter()
+        .find(|d| d.id == id)
+        .unwrap()
+}
+
+fn sent(w: &TestWorker) -> usize {
+    w.sender().sent.load(Ordering::SeqCst)
+}
+
+fn record(message_id: &str, body: &str) -> SqsMessage {
+    let mut m = SqsMessage::default();
+    m.message_id = Some(message_id.into());
+    m.receipt_handle = Some(format!("rh-{message_id}"));
+    m.body = Some(body.into());
+    m.attributes
+        .insert("ApproximateReceiveCount".into(), "3".into());
+    m
+}
+
+fn message_for(tenant_id: &str, delivery_id: &str, manual: bool) -> String {
+    serde_json::to_string(&DeliveryMessage {
+        v: 1,
+        tenant_id: tenant_id.into(),
+        delivery_id: delivery_id.into(),
+        event_id: "evt_1".into(),
+        event_type: "job.completed".into(),
+        payload: RawValue::from_string(r#"{"a":1}"#.into()).unwrap(),
+        manual,
+    })
+    .unwrap()
+}
+
+fn body_for(delivery_id: &str) -> String {
+    message_for("acme", delivery_id, false)
+}
+
+fn batch(records: Vec<SqsMessage>) -> SqsEvent {
+    let mut e = SqsEvent::default();
+    e.records = records;
+    e
+}
+
+fn failed_ids(r: &SqsBatchResponse) -> Vec<String> {
+    let mut ids: Vec<String> = r
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn deadline() -> EpochMillis {
+    now_millis() + 60_000
+}
+
+async fn run(w: &TestWorker, delivery_id: &str) -> SqsBatchResponse {
+    w.handle_batch(
+        batch(vec![record("m1", &body_for(delivery_id))]),
+        deadline(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn one_bad_record_does_not_fail_the_batch() {
+    let w = worker(200).await;
+    add_delivery(&w, "dlv_ok", |_| {}).await;
+    let response = w
+        .handle_batch(
+            batch(vec![
+                record("m-bad", "garbage"),
+                record("m-ok", &body_for("dlv_ok")),
+            ]),
+            deadline(),
+        )
+        .await;
+    assert_eq!(failed_ids(&response), ["m-bad"]);
+    assert_eq!(stored(&w, "dlv_ok").status, DeliveryStatus::Delivered);
+    assert_eq!(
+        w.queue().visibility_changes(),
+        [("rh-m-bad".to_owned(), 0)],
+        "poison comes back at once"
+    );
+    assert_eq!(sent(&w), 1);
+}
+
+#[tokio::test]
+async fn a_failed_attempt_is_reported_and_hidden_for_the_jittered_delay() {
+    let w = worker(500).await;
+    add_delivery(&w, "dlv_1", |_| {}).await;
+    let response = run(&w, "dlv_1").await;
+    assert_eq!(failed_ids(&response), ["m1"]);
+    let (_, secs) = w.queue().visibility_changes()[0].clone();
+    assert!((8..=12).contains(&secs), "10 s ± 20 %: {secs}");
+    let d = stored(&w, "dlv_1");
+    assert_eq!((d.status, d.attempt_count), (DeliveryStatus::Pending, 1));
+    assert!(d.lease_owner.is_none(), "lease released");
+    assert_eq!(
+        w.store().calls("get_attempt"),
+        0,
+        "no orphan lookup without a stale lease"
+    );
+    let attempts = w.store().attempts();
+    assert_eq!(
+        (
+            attempts[0].number,
+            attempts[0].status_code,
+            attempts[0].outcome
+        ),
+        (1, Some(500), Outcome::HttpError)
+    );
+}
+
+#[tokio::test]
+async fn a_delay_past_twelve_hours_is_chained() {
+    // Attempt 2 fails; the schedule says 72 000 s (20 h): hidden for the 12 h maximum, and when
+    // it comes back early it is hidden again for the rest, without an attempt.
+    let w = worker(500).await;
+    add_delivery(&w, "dlv_1", |d| d.attempt_count = 1).await;
+    run(&w, "dlv_1").await;
+    assert_eq!(
+        w.queue().visibility_changes()[0].1,
+        43_200,
+        "capped at SQS's 12 h"
+    );
+    let next = stored(&w, "dlv_1").next_attempt_at.unwrap();
+    assert!(
+        next - now_millis() > 12 * 3_600_000,
+        "due in more than 12 h"
+    );
+    // Back early (pretend 12 h passed: the remaining wait is what is left of next_attempt_at).
+    let mut d = stored(&w, "dlv_1");
+    d.next_attempt_at = Some(now_millis() + 8 * 3_600_000);
+    put_delivery(&w, d).await;
+    let response = run(&w, "dlv_1").await;
+    assert_eq!(failed_ids(&response), ["m1"]);
+    let secs = w.queue().visibility_changes()[1].1;
+    assert!(
+        (28_790..=28_800).contains(&secs),
+        "hidden for the remaining 8 h: {secs}"
+    );
+    assert_eq!(sent(&w), 1, "no attempt when not due");
+}
+
+#[tokio::test]
+async fn final_deliveries_are_acknowledged_without_a_post() {
+    let w = worker(200).await;
+    add_delivery(&w, "dlv_done", |d| {
+        d.status = DeliveryStatus::Delivered;
+        d.attempt_count = 1;
+    })
+    .await;
+    add_delivery(&w, "dlv_failed", |d| d.status = DeliveryStatus::Failed).await;
+    let response = w
+        .handle_batch(
+            batch(vec![
+                record("a", &body_for("dlv_done")),
+                record("b", &body_for("dlv_failed")),
+            ]),
+            deadline(),
+        )
+        .await;
+    assert!(failed_ids(&response).is_empty());
+    assert_eq!(sent(&w), 0);
+}
+
+#[tokio::test]
+async fn a_store_outage_fails_only_that_record_with_back_off() {
+    let w = worker(200).await;
+    add_delivery(&w, "dlv_1", |_| {}).await;
+    w.store().set_unavailable(true);
+    let response = run(&w, "dlv_1").await;
+    assert_eq!(failed_ids(&response), ["m1"]);
+    assert_eq!(
+        w.queue().visibility_changes()[0].1,
+        8,
+        "2^receive_count (3) seconds"
+    );
+    assert_eq!(sent(&w), 0);
+}
+
+#[tokio::test]
+async fn no_attempt_starts_too_close_to_the_deadline() {
+    let w = worker(200).await;
+    add_delivery(&w, "dlv_1", |_| {}).await;
+    let response = w
+        .handle_batch(
+            batch(vec![record("m1", &body_for("dlv_1"))]),
+            now_millis() + 2_500,
+        )
+        .await;
+    assert_eq!(failed_ids(&response), ["m1"]);
+    assert_eq!(sent(&w), 0);
+    assert_eq!(stored(&w, "dlv_1").lease_owner, None, "not claimed");
+}
+
+#[tokio::test]
+async fn a_leased_delivery_is_hidden_until_the_lease_ends() {
+    let w = worker(200).await;
+    add_delivery(&w, "dlv_1", |d| {
+        d.lease_until = Some(now_millis() + 20_000);
+        d.lease_owner = Some("other".into());
+    })
+    .await;
+    let response = run(&w, "dlv_1").await;
+    assert_eq!(failed_ids(&response), ["m1"]);
+    let secs = w.queue().visibility_changes()[0].1;
+    assert!((20..=22).contains(&secs), "{secs}");
+    assert_eq!(sent(&w), 0);
+}
+
+#[tokio::test]
+async fn a_deleted_endpoint_ends_the_delivery_without_an_attempt() {
+    let w = worker(200).await;
+    add_delivery(&w, "dlv_1", |d| d.endpoint_id = Some("ep_gone".into())).await;
+    let response = run(&w, "dlv_1").await;
+    assert!(failed_ids(&response).is_empty());
+    let d = stored(&w, "dlv_1");
+    assert_eq!(d.status, DeliveryStatus::Failed);
+    assert_eq!(d.last_error.as_deref(), Some("endpoint no longer exists"));
+    assert_eq!(sent(&w), 0);
+}
+
+#[tokio::test]
+async fn an_attempt_recorded_by_a_stopped_worker_is_carried_forward_without_a_post() {
+    // A worker POSTed attempt 1 (answered 200), recorded it, and died before moving the
+    // delivery on; its lease has expired since.
+    let w = worker(500).await;
+    let mut orphaned = new_delivery("dlv_1");
+    orphaned.lease_owner = Some("dead".into());
+    orphaned.lease_until = Some(now_millis() - 1);
+    put_delivery(&w, orphaned.clone()).await;
+    let attempt = AttemptRecord {
+        id: "att_dead".into(),
+        delivery_id: "dlv_1".into(),
+        number: 1,
+        url: "https://example.com/hook".into(),
+        started_at: now_millis() - 10_000,
+        duration_ms: 12,
+        status_code: Some(200),
+        outcome: Outcome::Delivered,
+        error: None,
+        response_excerpt: None,
+        manual: false,
+    };
+    let update = DeliveryUpdate {
+        status: DeliveryStatus::Delivered,
+        next_attempt_at: None,
+        last_error: None,
+    };
+    // The dead worker's attempt item is written; its delivery update is undone.
+    w.store()
+        .record_attempt("acme", &attempt, &update, "dead")
+        .await
+        .unwrap();
+    put_delivery(&w, orphaned).await;
+    let response = run(&w, "dlv_1").await;
+    assert!(failed_ids(&response).is_empty());
+    assert_eq!(sent(&w), 0, "no second POST");
+    let d = stored(&w, "dlv_1");
+    assert_eq!((d.status, d.attempt_count), (DeliveryStatus::Delivered, 1));
+    assert_eq!(
+        w.store().attempts().len(),
+        1,
+        "the attempt is not recorded twice"
+    );
+    assert_eq!(w.store().calls("get_attempt"), 1);
+}
+
+#[tokio::test]
+async fn a_secret_that_cannot_sign_ends_the_delivery_without_a_post() {
+    // Standard Webhooks needs a `whsec_` secret; this one cannot sign. No POST is made, no
+    // attempt is recorded (no outcome of the delivery log fits), and the delivery ends failed
+    // saying why, at once: a retry could not help.
+    let plain = Secret::from_string("not-a-standard-webhooks-secret".into());
+    let options = WorkerOptions::default();
+    let w = worker_with(200, plain, options).await;
+    add_delivery(&w, "dlv_1", |_| {}).await;
+    let response = run(&w, "dlv_1").await;
+    assert!(failed_ids(&response).is_empty(), "acknowledged");
+    assert_eq!(sent(&w), 0, "no POST");
+    assert!(w.store().attempts().is_empty(), "no attempt recorded");
+    let d = stored(&w, "dlv_1");
+    assert_eq!((d.status, d.attempt_count), (DeliveryStatus::Failed, 0));
+    let error = d.last_error.unwrap_or_default();
+    assert!(
+        error.starts_with("cannot sign: ") && error.contains("Standard Webhooks secret"),
+        "{error}"
+    );
+
+    // A manual attempt is not made either, and leaves the delivery as it was.
+    add_delivery(&w, "dlv_2", |d| d.status = DeliveryStatus::Failed).await;
+    let manual = record("m2", &message_for("acme", "dlv_2", true));
+    let response = w.handle_batch(batch(vec![manual]), deadline()).await;
+    assert!(failed_ids(&response).is_empty());
+    assert_eq!(sent(&w), 0);
+    assert_eq!(stored(&w, "dlv_2").last_error, None);
+}
+
+#[tokio::test]
+async fn gone_disables_the_endpoint_and_the_operator_hears_of_it_but_never_about_itself() {
+    let options = WorkerOptions {
+        operator: Some(OperatorConfig {
+            webhook_url: "https://ops.example.com/hooks".into(),
+            signing_secret: None,
+        }),
+        ..WorkerOptions::default()
+    };
+    let w = worker_with(410, Secret::generate(), options).await;
+    add_delivery(&w, "dlv_1", |_| {}).await;
+    let response = run(&w, "dlv_1").await;
+    assert!(failed_ids(&response).is_empty());
+    let d = stored(&w, "dlv_1");
+    assert_eq!(
+        (d.status, d.attempt_count),
+        (DeliveryStatus::Failed, 1),
+        "410 is not retried"
+    );
+    let ep = w
+        .store()
+        .get_endpoint("acme", "ep_1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (ep.enabled, ep.disabled_reason.as_deref()),
+        (false, Some("receiver answered 410 Gone"))
+    );
+    // Two operational events, each an operator-tenant event with one delivery to the
+    // operator URL and its queue message.
+    let messages: Vec<DeliveryMessage> = w
+        .queue()
+        .sent()
+        .iter()
+        .map(|m| serde_json::from_str(&m.body).unwrap())
+        .collect();
+    let kinds: Vec<&str> = messages.iter().map(|m| m.event_type.as_str()).collect();
+    assert_eq!(kinds, ["delivery.exhausted", "endpoint.disabled"]);
+    for m in &messages {
+        assert_eq!(m.tenant_id, OPERATOR_TENANT);
+        let op = stored(&w, &m.delivery_id);
+        assert_eq!(
+            (
+                op.url.as_str(),
+                op.endpoint_id.as_deref(),
+                op.event_id.as_str()
+            ),
+            ("https://ops.example.com/hooks", None, m.event_id.as_str())
+        );
+        let payload: serde_json::Value = serde_json::from_str(m.payload.get()).unwrap();
+        assert_eq!(payload["tenant_id"], "acme");
+        assert_eq!(payload["type"], m.event_type.as_str());
+    }
+
+    // The operator URL answers 410 too: its delivery ends failed, and nothing is emitted
+    // about it.
+    let first_op = messages[0].delivery_id.clone();
+    let op_record = record("m-op", &message_for(OPERATOR_TENANT, &first_op, false));
+    let response = w.handle_batch(batch(vec![op_record]), deadline()).await;
+    assert!(failed_ids(&response).is_empty());
+    assert_eq!(stored(&w, &first_op).status, DeliveryStatus::Failed);
+    assert_eq!(
+        w.queue().sent().len(),
+        2,
+        "no event about the operator itself"
+    );
+}
+
+#[tokio::test]
+async fn a_manual_attempt_on_a_failed_delivery_delivers_it() {
+    let w = worker(200).await;
+    add_delivery(&w, "dlv_1", |d| {
+        d.status = DeliveryStatus::Failed;
+        d.attempt_count = 3;
+        d.last_error = Some("retry schedule exhausted".into());
+    })
+    .await;
+    let manual = record("m1", &message_for("acme", "dlv_1", true));
+    let response = w.handle_batch(batch(vec![manual]), deadline()).await;
+    assert!(failed_ids(&response).is_empty());
+    let d = stored(&w, "dlv_1");
+    assert_eq!(
+        (d.status, d.attempt_count, d.retry_base),
+        (DeliveryStatus::Delivered, 4, 1)
+    );
+    assert!(w.store().attempts()[0].manual);
+}
