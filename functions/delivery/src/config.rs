@@ -45,6 +45,9 @@ fn optional_number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, Co
 
 impl DeliveryConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
+        // The embedded deployment defaults: a broken file stops the cold start, not a request.
+        shared::domain::settings::DeliverySettings::check_embedded_defaults()
+            .map_err(|e| ConfigError(format!("{}: {}", e.field, e.message)))?;
         let config = Self {
             table_name: required("TABLE_NAME")?,
             queue_url: required("QUEUE_URL")?,

@@ -38,6 +38,9 @@ impl IngestConfig {
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {
+        // The embedded deployment defaults: a broken file stops the cold start, not a request.
+        shared::domain::settings::DeliverySettings::check_embedded_defaults()
+            .map_err(|e| ConfigError(format!("{}: {}", e.field, e.message)))?;
         let admin = required("ADMIN_KEY_SHA256")?.trim().to_ascii_lowercase();
         if admin.len() != 64 || !admin.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(ConfigError(
