@@ -44,6 +44,9 @@ pub struct Dispatch {
     pub request: Result<OutboundRequest, AttemptResult>,
 }
 
+/// Why a delivery to an http:// URL ends under a tenant that accepts https:// receivers only.
+pub const HTTPS_ONLY: &str = "the tenant accepts https:// receivers only";
+
 enum Resolved {
     Target(Target),
     /// The delivery can no longer be made (its endpoint or tenant is gone, or disabled).
@@ -73,13 +76,16 @@ pub fn build_request(
         body,
     };
     let mut headers = signature_headers(&target.settings.signature, &target.secrets, input)?;
-    headers.extend(
-        target
-            .settings
-            .headers
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone())),
-    );
+    // Extra headers never repeat a signature header (a tenant default added after the endpoint
+    // chose its scheme could): the scheme's header is the one sent.
+    let extra: Vec<(String, String)> = target
+        .settings
+        .headers
+        .iter()
+        .filter(|(k, _)| !headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    headers.extend(extra);
     Ok(Ok(OutboundRequest {
         url,
         headers,
@@ -168,6 +174,9 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
         };
         let base = DeliverySettings::defaults().overlay(&tenant.defaults);
         let Some(endpoint_id) = &delivery.endpoint_id else {
+            if tenant.https_only && !delivery.url.starts_with("https://") {
+                return Ok(Resolved::Ended(HTTPS_ONLY.into()));
+            }
             return Ok(Resolved::Target(Target {
                 url: delivery.url.clone(),
                 settings: base,
@@ -188,6 +197,10 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
         };
         if !endpoint.enabled {
             return Ok(Resolved::Ended(ENDPOINT_DISABLED.into()));
+        }
+        if tenant.https_only && !endpoint.url.starts_with("https://") {
+            // Set after the endpoint was registered: enforced here, at every attempt.
+            return Ok(Resolved::Ended(HTTPS_ONLY.into()));
         }
         Ok(Resolved::Target(Target {
             url: endpoint.url.clone(),
@@ -280,6 +293,41 @@ mod tests {
         );
         assert_eq!(request.headers[0].1, "evt_1");
         assert_eq!(request.headers[1].1, "1800000000");
+    }
+
+    #[test]
+    fn an_extra_header_never_repeats_a_signature_header() {
+        let mut t = target(
+            "https://example.com/hook",
+            Secret::from_string("s3cret".into()),
+        );
+        t.settings.signature = SignatureScheme::SecretHeader {
+            header: "X-Webhook-Secret".into(),
+        };
+        t.settings.headers = [
+            (
+                "x-webhook-secret".to_owned(),
+                "from a tenant default".to_owned(),
+            ),
+            ("X-Other".to_owned(), "kept".to_owned()),
+        ]
+        .into();
+        let request = build_request(&message(), &t, 0, Duration::from_secs(1))
+            .unwrap()
+            .unwrap();
+        let secret_headers: Vec<&(String, String)> = request
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("x-webhook-secret"))
+            .collect();
+        assert_eq!(secret_headers.len(), 1, "{:?}", request.headers);
+        assert_eq!(secret_headers[0].1, "s3cret");
+        assert!(
+            request
+                .headers
+                .iter()
+                .any(|(k, v)| k == "X-Other" && v == "kept")
+        );
     }
 
     #[test]

@@ -533,3 +533,37 @@ async fn a_manual_attempt_on_a_failed_delivery_delivers_it() {
     );
     assert!(w.store().attempts()[0].manual);
 }
+
+#[tokio::test]
+async fn https_only_set_after_an_http_endpoint_exists_is_enforced_at_delivery() {
+    let w = worker(200).await;
+    let mut ep = w
+        .store()
+        .get_endpoint("acme", "ep_1")
+        .await
+        .unwrap()
+        .unwrap();
+    ep.url = "http://example.com/hook".into();
+    w.store().update_endpoint(&ep, ep.updated_at).await.unwrap();
+    let mut t = tenant("acme");
+    t.https_only = true;
+    w.store().put_tenant(&t, false).await.unwrap();
+    add_delivery(&w, "dlv_1", |_| {}).await;
+    // A one-off delivery to an http:// URL under the same tenant.
+    add_delivery(&w, "dlv_2", |d| {
+        d.endpoint_id = None;
+        d.url = "http://example.com/once".into();
+    })
+    .await;
+    for id in ["dlv_1", "dlv_2"] {
+        let response = run(&w, id).await;
+        assert!(failed_ids(&response).is_empty());
+        let d = stored(&w, id);
+        assert_eq!(d.status, DeliveryStatus::Failed, "{id}");
+        assert_eq!(
+            d.last_error.as_deref(),
+            Some("the tenant accepts https:// receivers only")
+        );
+    }
+    assert_eq!(sent(&w), 0, "nothing was POSTed over http");
+}
