@@ -16,6 +16,7 @@ use ingest::{App, AppState};
 use shared::adapters::memory::{MemoryQueue, MemoryStore};
 use shared::domain::address_policy::AddressPolicy;
 use shared::domain::model::DeliveryStatus;
+use shared::ports::EndpointRead;
 
 const ADMIN: &str = "admin-key-for-handler-tests";
 
@@ -366,4 +367,105 @@ async fn endpoint_crud() {
         .admin("GET", "/v1/tenants/acme/endpoints/not-an-id", None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+/// New tenant defaults are checked against the endpoints they reach: a scheme the endpoint's
+/// secret cannot sign with, or a default header that collides with an endpoint's signature
+/// header, is a 422 naming the endpoint, and nothing changes.
+#[tokio::test]
+async fn tenant_defaults_that_would_break_an_endpoint_are_refused() {
+    let api = Api::new();
+    let hex = json!({"defaults": {"signature": {"scheme": "hmac-sha256-hex", "header": "X-Sig"}}});
+    let (s, v) = api
+        .admin("PUT", "/v1/tenants/acme", Some(hex.clone()))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, ep) = api
+        .admin(
+            "POST",
+            "/v1/tenants/acme/endpoints",
+            Some(json!({"url": "https://example.com/a", "event_types": ["*"], "secret": "a-plain-shared-secret"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{ep}");
+    let id = ep["id"].as_str().unwrap();
+    // Back to the Standard Webhooks default: the plain secret cannot sign with it.
+    let (s, v) = api
+        .admin("PUT", "/v1/tenants/acme", Some(json!({"defaults": {}})))
+        .await;
+    assert_eq!(s.as_u16(), 422, "{v}");
+    assert_eq!(v["error"]["field"], "defaults");
+    assert!(v["error"]["message"].as_str().unwrap().contains(id), "{v}");
+    let (_, tenant) = api.admin("GET", "/v1/tenants/acme", None).await;
+    assert_eq!(tenant["defaults"], hex["defaults"], "nothing changed");
+    // A default header that another endpoint's own scheme writes.
+    let (s, ep2) = api
+        .admin(
+            "POST",
+            "/v1/tenants/acme/endpoints",
+            Some(json!({"url": "https://example.com/b", "event_types": ["*"], "secret": "another-shared-secret",
+                        "signature": {"scheme": "secret-header", "header": "X-Webhook-Secret"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{ep2}");
+    let collide = json!({"defaults": {"signature": {"scheme": "hmac-sha256-hex", "header": "X-Sig"}, "headers": {"x-webhook-secret": "forged"}}});
+    let (s, v) = api.admin("PUT", "/v1/tenants/acme", Some(collide)).await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["field"].as_str()),
+        (422, Some("defaults")),
+        "{v}"
+    );
+    let ep2_id = ep2["id"].as_str().unwrap();
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains(ep2_id),
+        "{v}"
+    );
+    // Defaults every endpoint can live with still go through; the endpoint still patches.
+    let fine = json!({"defaults": {"signature": {"scheme": "hmac-sha256-hex", "header": "X-Sig"}, "timeout_seconds": 5}});
+    let (s, v) = api.admin("PUT", "/v1/tenants/acme", Some(fine)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = api
+        .admin(
+            "PATCH",
+            &format!("/v1/tenants/acme/endpoints/{id}"),
+            Some(json!({"description": "d"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
+/// Rotating never drops a secret still in its grace period: past five, a 409 says what to do
+/// (and a rotation without grace still works).
+#[tokio::test]
+async fn rotation_never_drops_a_secret_in_its_grace_period() {
+    let api = Api::new();
+    api.tenant_with_key("acme").await;
+    let (_, ep) = api
+        .admin(
+            "POST",
+            "/v1/tenants/acme/endpoints",
+            Some(json!({"url": "https://example.com/a", "event_types": ["*"]})),
+        )
+        .await;
+    let path = format!(
+        "/v1/tenants/acme/endpoints/{}/rotate-secret",
+        ep["id"].as_str().unwrap()
+    );
+    let week = json!({"grace_period_seconds": 604800});
+    for i in 0..5 {
+        let (s, v) = api.admin("POST", &path, Some(week.clone())).await;
+        assert_eq!(s, StatusCode::OK, "rotation {i}: {v}");
+    }
+    let (s, v) = api.admin("POST", &path, Some(week)).await;
+    assert_eq!((s.as_u16(), code(&v)), (409, "too_many_secrets"), "{v}");
+    let (s, v) = api
+        .admin("POST", &path, Some(json!({"grace_period_seconds": 0})))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let stored = api.store.list_endpoints("acme").await.unwrap();
+    assert_eq!(
+        stored[0].previous_secrets.len(),
+        5,
+        "the five in grace are kept"
+    );
 }

@@ -230,7 +230,16 @@ pub async fn rotate_secret<S: TenantRead + EndpointRead + EndpointWrite + ?Sized
             .filter(|p| p.expires_at > now)
             .cloned(),
     );
-    previous.truncate(MAX_PREVIOUS_SECRETS);
+    if previous.len() > MAX_PREVIOUS_SECRETS {
+        // Dropping one would end its grace period early: receivers still on it would fail.
+        return Err(ApiError::conflict(
+            "too_many_secrets",
+            format!(
+                "{MAX_PREVIOUS_SECRETS} rotated-out secrets are still in their grace period; \
+                 rotate with \"grace_period_seconds\": 0 or wait until one expires."
+            ),
+        ));
+    }
     endpoint.previous_secrets = previous;
     validate(config, &tenant, &mut endpoint)?;
     endpoint.updated_at = now.max(existing.updated_at + 1);

@@ -3,10 +3,10 @@
 use serde::Deserialize;
 
 use shared::domain::clock::now_millis;
-use shared::domain::model::{DEFAULT_MAX_ENDPOINTS, Tenant};
+use shared::domain::model::{DEFAULT_MAX_ENDPOINTS, Endpoint, Tenant};
 use shared::domain::secret::Secret;
 use shared::domain::settings::{DeliverySettings, SettingsPatch};
-use shared::ports::{StoreError, TenantRead, TenantWrite};
+use shared::ports::{EndpointRead, StoreError, TenantRead, TenantWrite};
 
 use super::valid_tenant_id;
 use crate::error::ApiError;
@@ -92,14 +92,27 @@ pub enum Put {
     Updated,
 }
 
-/// Creates or updates a tenant.
-pub async fn put<S: TenantRead + TenantWrite + ?Sized>(
+/// Creates or updates a tenant. New defaults are checked against every endpoint they reach: an
+/// endpoint whose secret cannot sign under the new scheme, or whose settings would collide with
+/// them, makes the change a 422 naming it.
+pub async fn put<S: TenantRead + TenantWrite + EndpointRead + ?Sized>(
     store: &S,
     change: TenantChange,
 ) -> Result<(Tenant, Put), ApiError> {
     let existing = store.get_tenant(&change.tenant_id).await?;
     let created = existing.is_none();
+    let defaults_change = existing.is_some() && change.body.defaults.is_some();
     let tenant = change.apply(existing, now_millis());
+    if defaults_change {
+        for endpoint in store.list_endpoints(&tenant.id).await? {
+            endpoint_fits(&tenant.defaults, &endpoint).map_err(|message| {
+                ApiError::invalid(
+                    "defaults",
+                    format!("endpoint {} would no longer work: {message}", endpoint.id),
+                )
+            })?;
+        }
+    }
     match store.put_tenant(&tenant, created).await {
         Ok(()) => Ok((tenant, if created { Put::Created } else { Put::Updated })),
         Err(StoreError::Conflict) => Err(ApiError::conflict(
@@ -108,6 +121,18 @@ pub async fn put<S: TenantRead + TenantWrite + ?Sized>(
         )),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Whether `endpoint` still resolves to valid settings, and can sign, under `defaults`.
+fn endpoint_fits(defaults: &SettingsPatch, endpoint: &Endpoint) -> Result<(), String> {
+    let resolved = DeliverySettings::defaults()
+        .overlay(defaults)
+        .overlay(&endpoint.settings);
+    resolved
+        .validate()
+        .map_err(|e| format!("{}: {}", e.field, e.message))?;
+    Secret::validate(endpoint.secret.expose(), resolved.signature.is_standard())
+        .map_err(|m| format!("secret: {m}"))
 }
 
 /// The tenant, or 404.
