@@ -103,10 +103,12 @@ pub fn moto_url() -> &'static str {
             return url;
         }
         let port = free_port();
-        let moto = venv_bin("moto_server");
+        // moto's server behind a wrapper that gives DynamoDB writes the isolation AWS has
+        // (infra/local/moto_server.py).
         let script = format!(
-            "{} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & M=$!; while kill -0 {} 2>/dev/null; do sleep 1; done; kill $M",
-            moto.display(),
+            "{} {} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & M=$!; while kill -0 {} 2>/dev/null; do sleep 1; done; kill $M",
+            venv_bin("python").display(),
+            repo_root().join("infra/local/moto_server.py").display(),
             std::process::id()
         );
         // The watchdog lives as long as this process; it is never waited for.

@@ -298,7 +298,7 @@ async fn deliveries_that_could_not_be_enqueued_are_recorded_failed() {
     let deliveries = api.store.deliveries();
     assert_eq!(deliveries.len(), 1);
     assert_eq!(deliveries[0].status, DeliveryStatus::Failed);
-    // The key was let go: a retry once the queue is back does the work.
+    // A retry once the queue is back finishes the same event.
     api.queue.set_rejecting(false);
     let (s, _) = api
         .admin(
@@ -468,4 +468,72 @@ async fn rotation_never_drops_a_secret_in_its_grace_period() {
         5,
         "the five in grace are kept"
     );
+}
+
+/// A fan-out the queue takes only part of (10 of 11 messages), then a retry with the same id:
+/// the retry finishes the same event — the receivers never see a second event id — and sends
+/// only what was not sent.
+#[tokio::test]
+async fn a_retry_after_a_partial_fan_out_resumes_the_same_event() {
+    let api = Api::new();
+    api.admin(
+        "PUT",
+        "/v1/tenants/acme",
+        Some(json!({"max_endpoints": 11})),
+    )
+    .await;
+    for i in 0..11 {
+        let (s, v) = api
+            .admin(
+                "POST",
+                "/v1/tenants/acme/endpoints",
+                Some(json!({"url": format!("https://example.com/{i}"), "event_types": ["*"]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let body = json!({"event_type": "job.completed", "payload": {"n": 1}, "id": "job-7"});
+    api.queue.set_accept_budget(Some(10));
+    let (s, v) = api
+        .admin("POST", "/v1/tenants/acme/events", Some(body.clone()))
+        .await;
+    assert_eq!(s.as_u16(), 503, "{v}");
+    assert_eq!(api.queue.sent().len(), 10);
+    api.queue.set_accept_budget(None);
+    let (s, resumed) = api
+        .admin("POST", "/v1/tenants/acme/events", Some(body.clone()))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{resumed}");
+    let sent = api.queue.sent();
+    let event_ids: std::collections::BTreeSet<String> = sent
+        .iter()
+        .map(|m| {
+            serde_json::from_str::<Value>(&m.body).unwrap()["event_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(event_ids.len(), 1, "one event id for the receivers");
+    assert_eq!(event_ids.first().unwrap(), resumed["id"].as_str().unwrap());
+    let delivery_ids: std::collections::BTreeSet<&str> =
+        sent.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(
+        (sent.len(), delivery_ids.len()),
+        (11, 11),
+        "each delivery enqueued once"
+    );
+    assert_eq!(resumed["deliveries"].as_array().unwrap().len(), 11);
+    assert!(
+        api.store
+            .deliveries()
+            .iter()
+            .all(|d| d.status == DeliveryStatus::Pending)
+    );
+    // Once done, a repeat gets the same answer and sends nothing.
+    let (s, repeat) = api
+        .admin("POST", "/v1/tenants/acme/events", Some(body))
+        .await;
+    assert_eq!((s, &repeat), (StatusCode::OK, &resumed));
+    assert_eq!(api.queue.sent().len(), 11);
 }

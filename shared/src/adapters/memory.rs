@@ -310,6 +310,7 @@ impl Idempotency for MemoryStore {
         tenant_id: &str,
         key: &str,
         now: EpochMillis,
+        response: Option<&str>,
     ) -> Result<IdempotencyClaim, StoreError> {
         self.with("claim_idempotency", |s| {
             let id = k(tenant_id, key);
@@ -321,7 +322,7 @@ impl Idempotency for MemoryStore {
                     let record = IdempotencyRecord {
                         tenant_id: tenant_id.to_owned(),
                         key: key.to_owned(),
-                        response: None,
+                        response: response.map(str::to_owned),
                         created_at: now,
                         expires_at: (now + IDEMPOTENCY_WINDOW_MS) / 1000,
                     };
@@ -353,6 +354,24 @@ impl Idempotency for MemoryStore {
                 r.response = Some(response.to_owned());
             }
             Ok(())
+        })
+    }
+
+    async fn replace_idempotency_response(
+        &self,
+        tenant_id: &str,
+        key: &str,
+        expected: &str,
+        response: &str,
+    ) -> Result<(), StoreError> {
+        self.with("replace_idempotency_response", |s| {
+            match s.idempotency.get_mut(&k(tenant_id, key)) {
+                Some(r) if r.response.as_deref() == Some(expected) => {
+                    r.response = Some(response.to_owned());
+                    Ok(())
+                }
+                _ => conflict(),
+            }
         })
     }
 
@@ -659,6 +678,8 @@ pub struct MemoryQueue {
     visibility: Mutex<Vec<(String, u32)>>,
     unavailable: AtomicBool,
     rejecting: AtomicBool,
+    /// When set, how many more messages are accepted; the rest are named not enqueued.
+    accept_budget: Mutex<Option<usize>>,
 }
 
 impl MemoryQueue {
@@ -674,6 +695,12 @@ impl MemoryQueue {
     /// While set, `send` accepts nothing and names every message as not enqueued.
     pub fn set_rejecting(&self, rejecting: bool) {
         self.rejecting.store(rejecting, Ordering::SeqCst);
+    }
+
+    /// Accepts `n` more messages, then names every further one as not enqueued (a queue that
+    /// fails part-way through a fan-out); `None` accepts everything again.
+    pub fn set_accept_budget(&self, n: Option<usize>) {
+        *self.accept_budget.lock().unwrap() = n;
     }
 
     /// Every message sent so far, in order.
@@ -712,7 +739,21 @@ impl Enqueue for MemoryQueue {
                 reason: "memory queue set rejecting".into(),
             });
         }
-        self.sent.lock().unwrap().extend_from_slice(messages);
+        let mut budget = self.accept_budget.lock().unwrap();
+        let take = budget.map_or(messages.len(), |n| n.min(messages.len()));
+        if let Some(n) = budget.as_mut() {
+            *n -= take;
+        }
+        self.sent
+            .lock()
+            .unwrap()
+            .extend_from_slice(&messages[..take]);
+        if take < messages.len() {
+            return Err(QueueError::NotEnqueued {
+                failed: messages[take..].iter().map(|m| m.id.clone()).collect(),
+                reason: "memory queue accept budget spent".into(),
+            });
+        }
         Ok(())
     }
 }

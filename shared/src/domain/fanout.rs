@@ -37,8 +37,19 @@ pub fn plan(
     one_off: Option<&str>,
     now: EpochMillis,
 ) -> FanOut {
+    plan_as(IdKind::Event.generate(), new, endpoints, one_off, now)
+}
+
+/// [`plan`] for an event whose id is already fixed (an idempotency key holds it).
+pub fn plan_as(
+    event_id: String,
+    new: NewEvent<'_>,
+    endpoints: &[Endpoint],
+    one_off: Option<&str>,
+    now: EpochMillis,
+) -> FanOut {
     let event = EventRecord {
-        id: IdKind::Event.generate(),
+        id: event_id,
         tenant_id: new.tenant_id.to_owned(),
         event_type: new.event_type.to_string(),
         payload: new.payload.get().to_owned(),

@@ -118,12 +118,14 @@ pub const IDEMPOTENCY_WINDOW_MS: EpochMillis = 24 * 3_600_000;
 
 #[async_trait]
 pub trait Idempotency: Send + Sync {
-    /// Takes `key` for this request unless a live (< 24 h) record holds it.
+    /// Takes `key` for this request unless a live (< 24 h) record holds it; the record starts
+    /// with `response` (what the claimer wants a repeat to see while it works, if anything).
     async fn claim_idempotency(
         &self,
         tenant_id: &str,
         key: &str,
         now: EpochMillis,
+        response: Option<&str>,
     ) -> Result<IdempotencyClaim, StoreError>;
     async fn get_idempotency(
         &self,
@@ -134,6 +136,15 @@ pub trait Idempotency: Send + Sync {
         &self,
         tenant_id: &str,
         key: &str,
+        response: &str,
+    ) -> Result<(), StoreError>;
+    /// Replaces the record's response if it is still `expected` (Conflict otherwise): how one
+    /// request takes over a key whose holder failed or stopped.
+    async fn replace_idempotency_response(
+        &self,
+        tenant_id: &str,
+        key: &str,
+        expected: &str,
         response: &str,
     ) -> Result<(), StoreError>;
     /// Frees the key after the first request failed, so a retry can do the work.

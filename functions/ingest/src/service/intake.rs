@@ -3,13 +3,14 @@
 //! ([`shared::domain::fanout`]), written, enqueued, and the not-enqueued compensation when the
 //! queue fails.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use url::Url;
 
 use shared::domain::clock::{EpochMillis, now_millis};
 use shared::domain::event_type::EventType;
 use shared::domain::fanout::{self, NewEvent};
+use shared::domain::ids::IdKind;
 use shared::domain::model::{DeliveryRecord, Tenant};
 use shared::domain::url_rules::check_receiver_url;
 use shared::ports::{
@@ -17,7 +18,7 @@ use shared::ports::{
     TenantRead,
 };
 
-use super::idempotency::{self, Answer};
+use super::idempotency::{self, Answer, Turn};
 use crate::config::IngestConfig;
 use crate::error::ApiError;
 use crate::views::AcceptedEvent;
@@ -52,6 +53,17 @@ pub struct ValidEvent {
 }
 
 impl ValidEvent {
+    /// The event as the planner takes it.
+    pub fn as_new<'a>(&'a self, tenant_id: &'a str) -> NewEvent<'a> {
+        NewEvent {
+            tenant_id,
+            event_type: &self.event_type,
+            payload: &self.payload,
+            metadata: self.metadata.clone(),
+            idempotency_key: self.idempotency_key.clone(),
+        }
+    }
+
     pub fn parse(req: CreateEvent, max_payload_bytes: usize) -> Result<Self, ApiError> {
         let event_type =
             EventType::parse(&req.event_type).map_err(|m| ApiError::invalid("event_type", m))?;
@@ -155,53 +167,37 @@ where
         None => None,
     };
     let one_off = one_off.as_ref();
-    match &event.idempotency_key {
-        None => accept(store, queue, &tenant, &event, one_off)
+    let Some(key) = &event.idempotency_key else {
+        let event_id = IdKind::Event.generate();
+        return accept(store, queue, &tenant, &event, one_off, event_id)
             .await
-            .map(Answer::First),
-        Some(key) => {
-            let answer = idempotency::once(
-                store,
-                &tenant.id,
-                key,
-                || accept(store, queue, &tenant, &event, one_off),
-                |accepted: &AcceptedEvent| Kept {
-                    event_id: accepted.id.clone(),
-                },
-            )
-            .await?;
-            match answer {
-                Answer::Repeat(kept) => Ok(Answer::Repeat(recall(store, &tenant.id, kept).await?)),
-                first => Ok(first),
-            }
-        }
-    }
-}
-
-/// What is kept of a first answer: the event, from which its answer is rebuilt (an answer
-/// listing 200 deliveries with 2 KB URLs would not fit in a table item).
-#[derive(Debug, Serialize, Deserialize)]
-struct Kept {
-    event_id: String,
-}
-
-/// The first answer again, from what was kept: rebuilt from the event and its deliveries (read
-/// back in the order they were planned); a full answer kept by an earlier version as it is.
-async fn recall<S: EventRead + ?Sized>(
-    store: &S,
-    tenant_id: &str,
-    kept: String,
-) -> Result<String, ApiError> {
-    let Ok(Kept { event_id }) = serde_json::from_str::<Kept>(&kept) else {
-        return Ok(kept);
+            .map(Answer::First);
     };
-    let (event, deliveries) = futures::try_join!(
-        store.get_event(tenant_id, &event_id),
-        store.list_event_deliveries(tenant_id, &event_id)
-    )?;
-    let event = event.ok_or(ApiError::Internal("The first request's event is missing."))?;
-    serde_json::to_string(&AcceptedEvent::from_records(&event, &deliveries))
-        .map_err(|_| ApiError::Internal("The first answer could not be encoded."))
+    let fresh = IdKind::Event.generate();
+    match idempotency::take(store, &tenant.id, key, &fresh).await? {
+        Turn::Work {
+            event_id,
+            resumes,
+            held,
+        } => {
+            let result = match resumes {
+                Some(left) => {
+                    let how = super::resume::Resume {
+                        event_id: &event_id,
+                        left,
+                    };
+                    super::resume::resume(store, queue, &tenant, &event, one_off, how).await
+                }
+                None => accept(store, queue, &tenant, &event, one_off, event_id.clone()).await,
+            };
+            idempotency::settle(store, &tenant.id, key, &held, &event_id, result.is_ok()).await;
+            result.map(Answer::First)
+        }
+        Turn::Done { event_id } => super::resume::answer_of(store, &tenant.id, &event_id)
+            .await
+            .map(Answer::Repeat),
+        Turn::Kept(first) => Ok(Answer::Repeat(first)),
+    }
 }
 
 /// Records the event and its deliveries, then enqueues one message per delivery.
@@ -211,21 +207,21 @@ async fn accept<S, Q>(
     tenant: &Tenant,
     event: &ValidEvent,
     one_off: Option<&Url>,
+    event_id: String,
 ) -> Result<AcceptedEvent, ApiError>
 where
     S: EndpointRead + EventWrite + DeliveryControl + ?Sized,
     Q: Enqueue + ?Sized,
 {
     let endpoints = store.list_endpoints(&tenant.id).await?;
-    let new = NewEvent {
-        tenant_id: &tenant.id,
-        event_type: &event.event_type,
-        payload: &event.payload,
-        metadata: event.metadata.clone(),
-        idempotency_key: event.idempotency_key.clone(),
-    };
     let now = now_millis();
-    let fan_out = fanout::plan(new, &endpoints, one_off.map(Url::as_str), now);
+    let fan_out = fanout::plan_as(
+        event_id,
+        event.as_new(&tenant.id),
+        &endpoints,
+        one_off.map(Url::as_str),
+        now,
+    );
     store.put_event(&fan_out.event, &fan_out.deliveries).await?;
     let messages = fan_out.messages()?;
     if let Err(e) = queue.send(&messages).await {
@@ -235,9 +231,13 @@ where
     Ok(AcceptedEvent::new(&fan_out))
 }
 
+/// The `last_error` of deliveries recorded failed because they could not be enqueued; a retry
+/// of the request (same idempotency key) puts them back.
+pub const NOT_ENQUEUED: &str = "could not be enqueued";
+
 /// Some deliveries could not be enqueued even after retries: they are recorded as failed (so the
 /// log never shows a pending delivery that nothing will attempt), and the caller gets a 503.
-async fn not_enqueued<S: DeliveryControl + ?Sized>(
+pub(super) async fn not_enqueued<S: DeliveryControl + ?Sized>(
     store: &S,
     deliveries: &[DeliveryRecord],
     error: QueueError,
@@ -250,7 +250,7 @@ async fn not_enqueued<S: DeliveryControl + ?Sized>(
     tracing::error!(error = %error, count = failed.len(), "deliveries not enqueued");
     for d in deliveries.iter().filter(|d| failed.contains(&d.id)) {
         if let Err(e) = store
-            .fail_delivery(&d.tenant_id, &d.id, "could not be enqueued", now)
+            .fail_delivery(&d.tenant_id, &d.id, NOT_ENQUEUED, now)
             .await
         {
             tracing::error!(delivery_id = %d.id, error = %e, "could not mark an unenqueued delivery failed");

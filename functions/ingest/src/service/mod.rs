@@ -8,6 +8,7 @@ pub mod endpoints;
 pub mod idempotency;
 pub mod intake;
 pub mod requeue;
+pub mod resume;
 pub mod tenants;
 
 use shared::domain::ids::IdKind;

@@ -5,7 +5,9 @@
 
 use super::fixtures::*;
 use crate::domain::clock::now_millis;
-use crate::ports::store::{ApiKeys, IDEMPOTENCY_WINDOW_MS, Idempotency, IdempotencyClaim};
+use crate::ports::store::{
+    ApiKeys, IDEMPOTENCY_WINDOW_MS, Idempotency, IdempotencyClaim, StoreError,
+};
 
 /// Keys are found by hash, refused twice (same hash or same id), deleted by tenant and id
 /// (Conflict when that tenant has no such key).
@@ -51,7 +53,10 @@ pub async fn idempotency_claim_complete_release<S: Idempotency + ?Sized>(store: 
     let now = now_millis();
     assert_eq!(store.get_idempotency(&t, "job-1").await.unwrap(), None);
     assert_eq!(
-        store.claim_idempotency(&t, "job-1", now).await.unwrap(),
+        store
+            .claim_idempotency(&t, "job-1", now, None)
+            .await
+            .unwrap(),
         IdempotencyClaim::Claimed
     );
     let first = store.get_idempotency(&t, "job-1").await.unwrap().unwrap();
@@ -63,7 +68,10 @@ pub async fn idempotency_claim_complete_release<S: Idempotency + ?Sized>(store: 
     assert_eq!(first.created_at, now);
     assert_eq!(first.expires_at, (now + IDEMPOTENCY_WINDOW_MS) / 1000);
     assert_eq!(
-        store.claim_idempotency(&t, "job-1", now + 1).await.unwrap(),
+        store
+            .claim_idempotency(&t, "job-1", now + 1, None)
+            .await
+            .unwrap(),
         IdempotencyClaim::Existing(first.clone())
     );
     store
@@ -75,19 +83,22 @@ pub async fn idempotency_claim_complete_release<S: Idempotency + ?Sized>(store: 
     let at_window_end = now + IDEMPOTENCY_WINDOW_MS;
     assert_eq!(
         store
-            .claim_idempotency(&t, "job-1", at_window_end)
+            .claim_idempotency(&t, "job-1", at_window_end, None)
             .await
             .unwrap(),
         IdempotencyClaim::Existing(done)
     );
     let other = unique_tenant("idem-other");
     assert_eq!(
-        store.claim_idempotency(&other, "job-1", now).await.unwrap(),
+        store
+            .claim_idempotency(&other, "job-1", now, None)
+            .await
+            .unwrap(),
         IdempotencyClaim::Claimed
     );
     assert_eq!(
         store
-            .claim_idempotency(&t, "job-1", at_window_end + 1)
+            .claim_idempotency(&t, "job-1", at_window_end + 1, None)
             .await
             .unwrap(),
         IdempotencyClaim::Claimed
@@ -101,7 +112,41 @@ pub async fn idempotency_claim_complete_release<S: Idempotency + ?Sized>(store: 
     assert_eq!(store.get_idempotency(&t, "job-1").await.unwrap(), None);
     store.release_idempotency(&t, "job-1").await.unwrap();
     assert_eq!(
-        store.claim_idempotency(&t, "job-1", now).await.unwrap(),
+        store
+            .claim_idempotency(&t, "job-1", now, None)
+            .await
+            .unwrap(),
         IdempotencyClaim::Claimed
     );
+    // A claim can start with a response; a take-over replaces it only if it is unchanged.
+    assert_eq!(
+        store
+            .claim_idempotency(&t, "job-2", now, Some("working"))
+            .await
+            .unwrap(),
+        IdempotencyClaim::Claimed
+    );
+    let held = store.get_idempotency(&t, "job-2").await.unwrap().unwrap();
+    assert_eq!(held.response.as_deref(), Some("working"));
+    assert!(matches!(
+        store
+            .replace_idempotency_response(&t, "job-2", "stale", "mine")
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    store
+        .replace_idempotency_response(&t, "job-2", "working", "mine")
+        .await
+        .unwrap();
+    let taken = store.get_idempotency(&t, "job-2").await.unwrap().unwrap();
+    assert_eq!(
+        (taken.response.as_deref(), taken.created_at),
+        (Some("mine"), now)
+    );
+    assert!(matches!(
+        store
+            .replace_idempotency_response(&t, "job-3", "working", "mine")
+            .await,
+        Err(StoreError::Conflict)
+    ));
 }

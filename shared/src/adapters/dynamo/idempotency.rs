@@ -19,11 +19,12 @@ impl Idempotency for DynamoStore {
         tenant_id: &str,
         key: &str,
         now: EpochMillis,
+        response: Option<&str>,
     ) -> Result<IdempotencyClaim, StoreError> {
         let record = IdempotencyRecord {
             tenant_id: tenant_id.to_owned(),
             key: key.to_owned(),
-            response: None,
+            response: response.map(str::to_owned),
             created_at: now,
             expires_at: (now + IDEMPOTENCY_WINDOW_MS) / 1000,
         };
@@ -74,6 +75,28 @@ impl Idempotency for DynamoStore {
             .update_expression("SET #response = :r")
             .expression_attribute_names("#response", "response")
             .expression_attribute_values(":r", s(response))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn replace_idempotency_response(
+        &self,
+        tenant_id: &str,
+        key: &str,
+        expected: &str,
+        response: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::idempotency(tenant_id, key).item()))
+            .update_expression("SET #response = :r")
+            .condition_expression("#response = :expected")
+            .expression_attribute_names("#response", "response")
+            .expression_attribute_values(":r", s(response))
+            .expression_attribute_values(":expected", s(expected))
             .send()
             .await
             .map(|_| ())

@@ -1,0 +1,118 @@
+//! The second half of idempotent intake: a retry that resumes the event an earlier request
+//! failed to finish (same event id, so receivers never see a second `webhook-id` for it), and
+//! the answer of an accepted event rebuilt from the table (the key keeps only the event id).
+
+use url::Url;
+
+use shared::domain::clock::now_millis;
+use shared::domain::fanout::{self, requeue_message};
+use shared::domain::model::{DeliveryRecord, DeliveryStatus, EventRecord, Tenant};
+use shared::ports::{
+    DeliveryControl, EndpointRead, Enqueue, EventRead, EventWrite, OutgoingMessage, StoreError,
+};
+
+use super::idempotency::Left;
+use super::intake::{NOT_ENQUEUED, ValidEvent, not_enqueued};
+use crate::error::ApiError;
+use crate::views::AcceptedEvent;
+
+/// The event a request resumes, and how the earlier request left it.
+#[derive(Debug, Clone, Copy)]
+pub struct Resume<'a> {
+    pub event_id: &'a str,
+    pub left: Left,
+}
+
+/// Finishes the event of an earlier request: writes what it did not write (the event item,
+/// deliveries to receivers it has none for) and puts back the deliveries it recorded as not
+/// enqueued. After a request that stopped without a word, every delivery not yet attempted is
+/// enqueued again as well (its message may never have been sent; one sent twice is harmless —
+/// the delivery function's claim lets one attempt through). After one that failed and said so,
+/// what it did enqueue is not sent again.
+pub async fn resume<S, Q>(
+    store: &S,
+    queue: &Q,
+    tenant: &Tenant,
+    event: &ValidEvent,
+    one_off: Option<&Url>,
+    how: Resume<'_>,
+) -> Result<AcceptedEvent, ApiError>
+where
+    S: EndpointRead + EventWrite + EventRead + DeliveryControl + ?Sized,
+    Q: Enqueue + ?Sized,
+{
+    let event_id = how.event_id;
+    let (stored, existing, endpoints) = futures::try_join!(
+        store.get_event(&tenant.id, event_id),
+        store.list_event_deliveries(&tenant.id, event_id),
+        store.list_endpoints(&tenant.id)
+    )?;
+    let now = now_millis();
+    let plan = fanout::plan_as(
+        event_id.to_owned(),
+        event.as_new(&tenant.id),
+        &endpoints,
+        one_off.map(Url::as_str),
+        now,
+    );
+    // The first request's event, when it was written, is the event.
+    let event_record = stored.clone().unwrap_or(plan.event);
+    let missing: Vec<DeliveryRecord> = plan
+        .deliveries
+        .into_iter()
+        .filter(|d| !existing.iter().any(|e| same_receiver(e, d)))
+        .collect();
+    if stored.is_none() || !missing.is_empty() {
+        store.put_event(&event_record, &missing).await?;
+    }
+    let mut to_send: Vec<DeliveryRecord> = missing.clone();
+    for d in &existing {
+        match (d.status, d.attempt_count, d.last_error.as_deref()) {
+            (DeliveryStatus::Pending, 0, _) if how.left == Left::Silent => to_send.push(d.clone()),
+            (DeliveryStatus::Failed, _, Some(NOT_ENQUEUED)) => {
+                match store.restart_delivery(d, now).await {
+                    Ok(()) => to_send.push(d.clone()),
+                    Err(StoreError::Conflict) => {} // put back by a concurrent retry
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            _ => {} // attempted already: it has its own message
+        }
+    }
+    let messages = to_send
+        .iter()
+        .map(|d| requeue_message(d, &event_record, false))
+        .collect::<Result<Vec<OutgoingMessage>, _>>()?;
+    if let Err(e) = queue.send(&messages).await {
+        return Err(not_enqueued(store, &to_send, e, now).await);
+    }
+    tracing::info!(event_id, resent = to_send.len(), "event resumed");
+    let mut all: Vec<DeliveryRecord> = existing.into_iter().chain(missing).collect();
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(AcceptedEvent::from_records(&event_record, &all))
+}
+
+/// Whether two deliveries of one event go to the same receiver.
+fn same_receiver(a: &DeliveryRecord, b: &DeliveryRecord) -> bool {
+    match (&a.endpoint_id, &b.endpoint_id) {
+        (Some(x), Some(y)) => x == y,
+        (None, None) => a.url == b.url,
+        _ => false,
+    }
+}
+
+/// The answer of an accepted event, rebuilt from it and its deliveries (read back in the order
+/// they were planned), as JSON text.
+pub async fn answer_of<S: EventRead + ?Sized>(
+    store: &S,
+    tenant_id: &str,
+    event_id: &str,
+) -> Result<String, ApiError> {
+    let (event, deliveries): (Option<EventRecord>, _) = futures::try_join!(
+        store.get_event(tenant_id, event_id),
+        store.list_event_deliveries(tenant_id, event_id)
+    )?;
+    let event = event.ok_or(ApiError::Internal("The first request's event is missing."))?;
+    serde_json::to_string(&AcceptedEvent::from_records(&event, &deliveries))
+        .map_err(|_| ApiError::Internal("The first answer could not be encoded."))
+}
