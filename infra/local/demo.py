@@ -47,6 +47,15 @@ def main():
         "secret": args.secret, "retry_schedule_seconds": [2, 4],
         "description": "fails twice, then answers 200",
     })
+    # The stack's own services are never receivers: its API (127.0.0.1, outside the allowlist).
+    own = f"{api}/v1/tenants/{tenant}/events"
+    status, refused = call(api, key, "POST", f"/v1/tenants/{tenant}/endpoints", {
+        "url": own, "event_types": ["*"],
+    })
+    if status != 422 or refused["error"].get("field") != "url":
+        problems.append(f"an endpoint at the stack's own API was not refused: {status} {refused}")
+    else:
+        print(f"endpoint at the stack's own API refused (422): {refused['error']['message']}")
     print(f"endpoint {ok_ep['id']} -> {ok_ep['url']}  (job.*)")
     print(f"endpoint {flaky_ep['id']} -> {flaky_ep['url']}  (job.completed, retries after 2 s and 4 s)")
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The demo's receiver: a real HTTP server on 127.0.0.1 that verifies every delivery with the
-official Standard Webhooks library.
+"""The demo's receiver: a real HTTP server on 127.0.0.2 (its own loopback address: the stack's
+services are on 127.0.0.1, which receiver URLs cannot reach) that verifies every delivery with
+the official Standard Webhooks library.
 
   POST /ok/...           answers 200
   POST /flaky/<name>     answers 500 to the first two requests for <name>, then 200
@@ -73,10 +74,11 @@ def make_handler(secret):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--host", default="127.0.0.2")
     ap.add_argument("--secret", required=True)
     args = ap.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(args.secret))
-    print(f"receiver: listening on http://127.0.0.1:{args.port}", flush=True)
+    server = ThreadingHTTPServer((args.host, args.port), make_handler(args.secret))
+    print(f"receiver: listening on http://{args.host}:{args.port}", flush=True)
     server.serve_forever()
 
 

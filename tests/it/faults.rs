@@ -67,7 +67,9 @@ impl Intercept for Chaos {
 /// A receiver that reads the request, then closes the connection mid-response: before the
 /// status line for half the requests, in the body for the others.
 async fn mid_close_receiver() -> (String, Arc<Mutex<Vec<(String, i64)>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = tokio::net::TcpListener::bind((crate::harness::RECEIVER_IP, 0))
+        .await
+        .unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let seen: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
     let log = Arc::clone(&seen);
@@ -189,7 +191,7 @@ async fn fault_injection_nothing_is_lost() {
     let gone = TestReceiver::start(vec![], Some(Reply::Status(410))).await;
     let (mid_close, mid_close_seen) = mid_close_receiver().await;
     let refused = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let l = std::net::TcpListener::bind((crate::harness::RECEIVER_IP, 0)).unwrap();
         format!("http://{}/hook", l.local_addr().unwrap()) // closed when `l` drops
     };
     let mut endpoints: Vec<(String, String)> = Vec::new(); // (endpoint id, kind)
@@ -228,8 +230,9 @@ async fn fault_injection_nothing_is_lost() {
             .interceptor(chaos)
             .build(),
     );
-    let policy =
-        AddressPolicy::with_allowlist(AddressPolicy::parse_allowlist("127.0.0.1/32").unwrap());
+    let policy = AddressPolicy::with_allowlist(
+        AddressPolicy::parse_allowlist(crate::harness::RECEIVER_ALLOWLIST).unwrap(),
+    );
     let worker = Arc::new(Worker::new(
         DynamoStore::new(ddb, &stack.resources.table_name),
         SqsQueue::new(sqs, &stack.resources.queue_url),

@@ -23,6 +23,13 @@ use shared::domain::address_policy::AddressPolicy;
 
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
 
+/// Where test receivers listen: a loopback address of their own. The stack's own services
+/// (moto, the API) listen on 127.0.0.1 only, and the allowlist opens only this address, so no
+/// receiver URL can reach them (as `ALLOW_PRIVATE_CIDRS` in `scripts/up`).
+pub const RECEIVER_IP: &str = "127.0.0.2";
+/// The allowlist of every test stack: the receivers' address, nothing else.
+pub const RECEIVER_ALLOWLIST: &str = "127.0.0.2/32";
+
 /// Where this test binary's logs and the secrets it saw are written, for the log scan that
 /// `scripts/check-log-secrets` runs after the tests.
 pub fn capture_dir() -> PathBuf {
@@ -196,17 +203,18 @@ impl Drop for Stack {
 }
 
 /// How a test's stack is made: template parameters, whether the poller runs, the worker's
-/// options and how its HTTP client resolves names.
+/// options, how its HTTP client resolves names and changes to the API's configuration.
 pub struct StackBuilder {
     params: Vec<String>,
     poll: bool,
     options: WorkerOptions,
     lookup: shared::adapters::http::Lookup,
+    ingest: Box<dyn FnOnce(&mut IngestConfig)>,
 }
 
 impl Stack {
     /// By default: the template's defaults, the poller on, a 200 ms endpoint cache, the system
-    /// resolver; receivers may be on 127.0.0.1 (and nothing else internal).
+    /// resolver; receivers may be on [`RECEIVER_IP`] (and nothing else internal).
     pub fn builder() -> StackBuilder {
         StackBuilder {
             params: Vec::new(),
@@ -216,6 +224,7 @@ impl Stack {
                 ..WorkerOptions::default()
             },
             lookup: shared::adapters::http::system_lookup(),
+            ingest: Box::new(|_| {}),
         }
     }
 }
@@ -244,12 +253,19 @@ impl StackBuilder {
         self
     }
 
+    /// Changes the API's configuration (e.g. `allow_credential_headers`, `own_hosts`).
+    pub fn ingest_config(mut self, change: impl FnOnce(&mut IngestConfig) + 'static) -> Self {
+        self.ingest = Box::new(change);
+        self
+    }
+
     pub async fn start(self) -> Stack {
         let Self {
             params,
             poll,
             options,
             lookup,
+            ingest,
         } = self;
         capture_logs();
         let params: Vec<&str> = params.iter().map(String::as_str).collect();
@@ -257,9 +273,10 @@ impl StackBuilder {
         let aws = aws_config().await;
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &resources.table_name);
         let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &resources.queue_url);
-        let policy =
-            AddressPolicy::with_allowlist(AddressPolicy::parse_allowlist("127.0.0.1/32").unwrap());
-        let config = IngestConfig {
+        let policy = AddressPolicy::with_allowlist(
+            AddressPolicy::parse_allowlist(RECEIVER_ALLOWLIST).unwrap(),
+        );
+        let mut config = IngestConfig {
             table_name: resources.table_name.clone(),
             queue_url: resources.queue_url.clone(),
             dlq_url: resources.dlq_url.clone(),
@@ -267,7 +284,10 @@ impl StackBuilder {
             address_policy: policy.clone(),
             https_only: false,
             max_payload_bytes: 256 * 1024,
+            own_hosts: shared::domain::own_hosts::OwnHosts::default(),
+            allow_credential_headers: false,
         };
+        ingest(&mut config);
         let redrive = SqsRedrive::new(
             aws_sdk_sqs::Client::new(&aws),
             &resources.dlq_url,
@@ -296,6 +316,18 @@ impl StackBuilder {
 }
 
 impl Stack {
+    /// Serves the API over HTTP on `ip` (a free port), as `ingest --listen` does; its base URL.
+    pub async fn serve_api(&self, ip: &str) -> String {
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let service =
+            axum::ServiceExt::<axum::extract::Request>::into_make_service(self.app.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, service).await;
+        });
+        url
+    }
+
     pub async fn start_poller(&mut self) {
         let config = PollerConfig {
             queue_url: self.resources.queue_url.clone(),

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, each test with its own table and queues on moto's server and
-//! real HTTP receivers on 127.0.0.1.
+//! real HTTP receivers on 127.0.0.2 (the stack's own services are on 127.0.0.1, outside the
+//! allowlist).
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -11,6 +12,7 @@ mod faults;
 mod hardening;
 mod harness;
 mod hostile;
+mod loops;
 mod product_api;
 mod receiver;
 mod recipes;

@@ -1,4 +1,4 @@
-//! A real HTTP receiver on 127.0.0.1 whose answers a test scripts (status codes, delays), and
+//! A real HTTP receiver on [`RECEIVER_IP`] (127.0.0.2, never the stack's own address) whose answers a test scripts (status codes, delays), and
 //! which keeps every request it got, byte for byte.
 
 use std::collections::VecDeque;
@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+
+use crate::harness::RECEIVER_IP;
 
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -126,7 +128,9 @@ impl TestReceiver {
                 },
             ),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind((RECEIVER_IP, 0))
+            .await
+            .unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;

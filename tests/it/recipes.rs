@@ -164,7 +164,7 @@ async fn ssemble_three_attempts_at_0_1_3_seconds() {
         let (s, v) = stack
             .admin("POST", "/v1/tenants/ssemble-customer/events", Some(&body))
             .await;
-        // 127.0.0.1 is allowlisted for the tests' own receivers; localhost is refused in a
+        // 127.0.0.2 is allowlisted for the tests' own receivers; localhost is refused in a
         // deployed stack (unit tests), the private and metadata ranges here too.
         if url.contains("localhost") {
             continue;

@@ -1,8 +1,9 @@
 //! SSRF corpus. Traffic only ever goes to loopback: internal non-loopback addresses are checked
 //! only where no request can follow (registration, the pure filter in unit tests); the
-//! connector is checked with loopback addresses outside the allowlist (127.0.0.2, 127.0.0.3,
+//! connector is checked with loopback addresses outside the allowlist (127.0.0.3, 127.0.0.4,
 //! [::1]) in every spelling, and with names a test resolver maps to them, while listeners on
-//! those addresses count connections. The allowlist is 127.0.0.1/32, as in the local stack.
+//! those addresses count connections. The allowlist is 127.0.0.2/32 (the receivers' address),
+//! as in the local stack, whose own services are on 127.0.0.1 (see `loops.rs`).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -78,10 +79,10 @@ fn request(url: &str) -> OutboundRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_spelling_or_name_reaches_an_address_outside_the_allowlist() {
-    let (p2, hits2) = listener("127.0.0.2").await;
-    let (p3, hits3) = listener("127.0.0.3").await;
+    let (p2, hits2) = listener("127.0.0.3").await;
+    let (p3, hits3) = listener("127.0.0.4").await;
     let (p6, hits6) = listener("::1").await;
-    let allowed = TestReceiver::start(vec![], None).await; // on 127.0.0.1: allowlisted
+    let allowed = TestReceiver::start(vec![], None).await; // on 127.0.0.2: allowlisted
     let allowed_port: u16 = allowed
         .url
         .rsplit(':')
@@ -91,39 +92,40 @@ async fn no_spelling_or_name_reaches_an_address_outside_the_allowlist() {
         .parse()
         .unwrap();
     let lookup = table_lookup(vec![
-        ("internal.test", vec![vec!["127.0.0.2"]]),
-        ("other.test", vec![vec!["127.0.0.3"]]),
+        ("internal.test", vec![vec!["127.0.0.3"]]),
+        ("other.test", vec![vec!["127.0.0.4"]]),
         ("v6.test", vec![vec!["::1"]]),
-        ("mapped.test", vec![vec!["::ffff:127.0.0.2"]]),
-        ("both.test", vec![vec!["127.0.0.2", "::1"]]),
-        ("localhost", vec![vec!["127.0.0.2", "::1"]]),
-        ("rebind.test", vec![vec!["127.0.0.1"], vec!["127.0.0.2"]]),
+        ("mapped.test", vec![vec!["::ffff:127.0.0.3"]]),
+        ("both.test", vec![vec!["127.0.0.3", "::1"]]),
+        ("localhost", vec![vec!["127.0.0.3", "::1"]]),
+        ("rebind.test", vec![vec!["127.0.0.2"], vec!["127.0.0.3"]]),
     ]);
-    let policy =
-        AddressPolicy::with_allowlist(AddressPolicy::parse_allowlist("127.0.0.1/32").unwrap());
+    let policy = AddressPolicy::with_allowlist(
+        AddressPolicy::parse_allowlist(crate::harness::RECEIVER_ALLOWLIST).unwrap(),
+    );
     let sender = HttpSender::with_lookup(policy, lookup).unwrap();
 
     let corpus = [
         // Literal IPv4 in every spelling the URL parser accepts.
-        format!("http://127.0.0.2:{p2}/"),
-        format!("http://127.0.0.3:{p3}/"),
-        format!("http://2130706434:{p2}/"),
-        format!("http://0x7f000002:{p2}/"),
-        format!("http://0x7f.2:{p2}/"),
-        format!("http://0x7f.0.0.2:{p2}/"),
-        format!("http://0177.0.0.2:{p2}/"),
-        format!("http://0177.0.0.02:{p2}/"),
-        format!("http://127.2:{p2}/"),
-        format!("http://127.0.2:{p2}/"),
-        format!("http://017700000002:{p2}/"),
-        format!("https://127.0.0.2:{p2}/"),
+        format!("http://127.0.0.3:{p2}/"),
+        format!("http://127.0.0.4:{p3}/"),
+        format!("http://2130706435:{p2}/"),
+        format!("http://0x7f000003:{p2}/"),
+        format!("http://0x7f.3:{p2}/"),
+        format!("http://0x7f.0.0.3:{p2}/"),
+        format!("http://0177.0.0.3:{p2}/"),
+        format!("http://0177.0.0.03:{p2}/"),
+        format!("http://127.3:{p2}/"),
+        format!("http://127.0.3:{p2}/"),
+        format!("http://017700000003:{p2}/"),
+        format!("https://127.0.0.3:{p2}/"),
         // Literal IPv6: loopback and IPv4-mapped forms.
         format!("http://[::1]:{p6}/"),
         format!("http://[0:0:0:0:0:0:0:1]:{p6}/"),
         format!("http://[0000::0001]:{p6}/"),
-        format!("http://[::ffff:127.0.0.2]:{p2}/"),
-        format!("http://[::ffff:7f00:2]:{p2}/"),
-        format!("http://[::ffff:127.0.0.3]:{p3}/"),
+        format!("http://[::ffff:127.0.0.3]:{p2}/"),
+        format!("http://[::ffff:7f00:3]:{p2}/"),
+        format!("http://[::ffff:127.0.0.4]:{p3}/"),
         // Names that resolve to them.
         format!("http://internal.test:{p2}/"),
         format!("http://INTERNAL.test.:{p2}/"),
@@ -145,7 +147,7 @@ async fn no_spelling_or_name_reaches_an_address_outside_the_allowlist() {
         assert_eq!(result.status_code, None, "{url}");
     }
 
-    // DNS rebinding: the first answer is allowed (127.0.0.1), the second is not.
+    // DNS rebinding: the first answer is allowed (127.0.0.2), the second is not.
     let first = sender
         .send(request(&format!("http://rebind.test:{allowed_port}/hook")))
         .await;
@@ -157,7 +159,7 @@ async fn no_spelling_or_name_reaches_an_address_outside_the_allowlist() {
 
     // Through the whole pipeline: a name accepted at registration, blocked at connect time,
     // recorded `blocked`, not retried.
-    let lookup = table_lookup(vec![("internal.test", vec![vec!["127.0.0.2"]])]);
+    let lookup = table_lookup(vec![("internal.test", vec![vec!["127.0.0.3"]])]);
     let options = WorkerOptions {
         cache_ttl: Duration::from_millis(200),
         ..WorkerOptions::default()
@@ -212,7 +214,8 @@ async fn no_spelling_or_name_reaches_an_address_outside_the_allowlist() {
         "http://[::ffff:10.0.0.1]/",
         "http://0xa9fea9fe/",
         "http://2852039166/",
-        "http://127.0.0.2/",
+        "http://127.0.0.3/",
+        "http://127.0.0.1/",
         "http://[::1]/",
     ];
     for url in registration {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use shared::domain::address_policy::AddressPolicy;
+use shared::domain::own_hosts::OwnHosts;
 
 #[derive(Debug, Clone)]
 pub struct DeliveryConfig {
@@ -20,6 +21,8 @@ pub struct DeliveryConfig {
     /// Operational events go to this URL too, when set.
     pub operator_webhook_url: Option<String>,
     pub operator_signing_secret: Option<String>,
+    /// The API's own hosts (`OWN_API_HOSTS`): a delivery there ends `blocked`, without a POST.
+    pub own_hosts: OwnHosts,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +67,8 @@ impl DeliveryConfig {
             operator_signing_secret: std::env::var("OPERATOR_SIGNING_SECRET")
                 .ok()
                 .filter(|v| !v.trim().is_empty()),
+            own_hosts: OwnHosts::parse(&std::env::var("OWN_API_HOSTS").unwrap_or_default())
+                .map_err(|e| ConfigError(format!("OWN_API_HOSTS: {e}")))?,
         };
         if let Some(secret) = &config.operator_signing_secret {
             shared::domain::secret::Secret::validate(secret, true)
@@ -88,6 +93,7 @@ impl DeliveryConfig {
                         .clone()
                         .map(shared::domain::secret::Secret::from_string),
                 }),
+            own_hosts: self.own_hosts.clone(),
             ..crate::WorkerOptions::default()
         }
     }

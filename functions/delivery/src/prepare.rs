@@ -9,6 +9,7 @@ use std::time::Duration;
 use shared::domain::attempt::{AttemptResult, Outcome};
 use shared::domain::clock::{EpochMillis, now_millis};
 use shared::domain::model::{DeliveryMessage, DeliveryRecord, ENDPOINT_DISABLED, Endpoint, Tenant};
+use shared::domain::own_hosts::OwnHosts;
 use shared::domain::secret::Secret;
 use shared::domain::settings::DeliverySettings;
 use shared::domain::signing::{SigningError, SigningInput, signature_headers};
@@ -94,6 +95,23 @@ pub fn build_request(
     }))
 }
 
+/// Why an attempt at one of the API's own hosts is not made.
+pub const OWN_API: &str = "the URL points to this service's own API (a delivery loop)";
+
+/// A request to one of the API's own hosts becomes a blocked attempt (registered before the
+/// host became one of them): no POST, and not retried.
+pub fn refuse_own_host(
+    request: Result<OutboundRequest, AttemptResult>,
+    own_hosts: &OwnHosts,
+) -> Result<OutboundRequest, AttemptResult> {
+    match request {
+        Ok(r) if own_hosts.contains(&r.url) => {
+            Err(AttemptResult::failed(Outcome::Blocked, OWN_API, 0))
+        }
+        other => other,
+    }
+}
+
 impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
     /// Prepares attempt `attempt_count + 1` of `delivery`, or says what becomes of the message
     /// instead: acknowledged when the delivery ended here, hidden for 0 s when too little of
@@ -124,7 +142,7 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
             return Err(Action::Hide(0));
         };
         let request = match build_request(message, &target, now, timeout) {
-            Ok(request) => request,
+            Ok(request) => refuse_own_host(request, &self.options.own_hosts),
             // No POST can be made and a retry cannot help: end the delivery, saying why.
             Err(e) => {
                 let reason = format!("cannot sign: {e}");
@@ -338,6 +356,22 @@ mod tests {
             .unwrap_err();
         assert_eq!(refused.outcome, Outcome::Blocked);
         assert_eq!(refused.error.as_deref(), Some("stored URL does not parse"));
+    }
+
+    #[test]
+    fn a_request_to_an_own_api_host_is_a_blocked_attempt() {
+        let own = OwnHosts::parse("abc.execute-api.us-east-1.amazonaws.com").unwrap();
+        let to_own = target(
+            "https://abc.execute-api.us-east-1.amazonaws.com/v1/tenants/t/events",
+            Secret::generate(),
+        );
+        let built = build_request(&message(), &to_own, 0, Duration::from_secs(1)).unwrap();
+        let refused = refuse_own_host(built, &own).unwrap_err();
+        assert_eq!(refused.outcome, Outcome::Blocked);
+        assert_eq!(refused.error.as_deref(), Some(OWN_API));
+        let elsewhere = target("https://example.com/hook", Secret::generate());
+        let built = build_request(&message(), &elsewhere, 0, Duration::from_secs(1)).unwrap();
+        assert!(refuse_own_host(built, &own).is_ok());
     }
 
     #[test]

@@ -16,6 +16,7 @@ use tracing::info;
 
 use shared::domain::clock::{EpochMillis, now_millis};
 use shared::domain::model::{DeliveryMessage, DeliveryRecord, Endpoint, Tenant};
+use shared::domain::own_hosts::OwnHosts;
 use shared::ports::{
     AttemptLog, DeliveryControl, DeliveryRead, EndpointHealth, EndpointRead, Enqueue, EventWrite,
     Sender, TenantRead, TenantWrite, Visibility,
@@ -65,6 +66,8 @@ pub struct WorkerOptions {
     pub operator: Option<OperatorConfig>,
     /// Ceiling of the back-off after a store or queue error (2^receives seconds up to this).
     pub max_transient_backoff: Duration,
+    /// The API's own hosts: an attempt there is `blocked` without a POST (a delivery loop).
+    pub own_hosts: OwnHosts,
 }
 
 impl Default for WorkerOptions {
@@ -75,6 +78,7 @@ impl Default for WorkerOptions {
             auto_disable_after: Duration::from_secs(5 * 86_400),
             operator: None,
             max_transient_backoff: Duration::from_secs(300),
+            own_hosts: OwnHosts::default(),
         }
     }
 }

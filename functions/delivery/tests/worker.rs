@@ -20,8 +20,8 @@ use shared::domain::model::{
 use shared::domain::secret::Secret;
 use shared::domain::settings::SettingsPatch;
 use shared::ports::{
-    AttemptLog, DeliveryUpdate, EndpointRead, EndpointWrite, EventWrite, OutboundRequest, Sender,
-    TenantWrite,
+    AttemptLog, DeliveryRead, DeliveryUpdate, EndpointRead, EndpointWrite, EventWrite,
+    OutboundRequest, Sender, TenantWrite,
 };
 
 /// Answers every attempt with one status and counts the POSTs.
@@ -566,4 +566,38 @@ async fn https_only_set_after_an_http_endpoint_exists_is_enforced_at_delivery() 
         );
     }
     assert_eq!(sent(&w), 0, "nothing was POSTed over http");
+}
+
+#[tokio::test]
+async fn a_stored_url_on_an_own_api_host_is_blocked_without_a_post() {
+    // The endpoint (https://example.com/hook) was registered before example.com became one of
+    // the API's own hosts (a custom domain added later); a one-off URL on the default host.
+    let options = WorkerOptions {
+        own_hosts: shared::domain::own_hosts::OwnHosts::parse(
+            "example.com,abc.execute-api.us-east-1.amazonaws.com",
+        )
+        .unwrap(),
+        ..WorkerOptions::default()
+    };
+    let w = worker_with(200, Secret::generate(), options).await;
+    add_delivery(&w, "dlv_1", |_| {}).await;
+    add_delivery(&w, "dlv_2", |d| {
+        d.endpoint_id = None;
+        d.url = "https://ABC.execute-api.us-east-1.amazonaws.com./v1/tenants/acme/events".into();
+    })
+    .await;
+    for id in ["dlv_1", "dlv_2"] {
+        let response = run(&w, id).await;
+        assert!(failed_ids(&response).is_empty(), "{id}: not retried");
+        let d = stored(&w, id);
+        assert_eq!(d.status, DeliveryStatus::Failed, "{id}");
+        let attempts = w.store().get_attempts("acme", id).await.unwrap();
+        assert_eq!(attempts.len(), 1, "{id}");
+        assert_eq!(attempts[0].outcome, Outcome::Blocked, "{id}");
+        assert_eq!(
+            attempts[0].error.as_deref(),
+            Some(delivery::prepare::OWN_API)
+        );
+    }
+    assert_eq!(sent(&w), 0, "nothing was POSTed to the API's own hosts");
 }

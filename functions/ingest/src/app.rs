@@ -45,6 +45,10 @@ pub fn app(state: AppState) -> App {
                     state.clone(),
                     errors_as_json,
                 ))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    crate::loop_guard::guard,
+                ))
                 .layer(RequestBodyLimitLayer::new(limit))
                 .layer(DefaultBodyLimit::disable()),
         )

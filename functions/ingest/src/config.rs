@@ -2,6 +2,7 @@
 
 use secrecy::SecretString;
 use shared::domain::address_policy::AddressPolicy;
+use shared::domain::own_hosts::OwnHosts;
 
 /// Room for the envelope around an event's payload (type, id, URL, metadata).
 pub const ENVELOPE_BYTES: usize = 16 * 1024;
@@ -22,6 +23,22 @@ pub struct IngestConfig {
     /// Deployment-wide HTTPS-only rule for receiver URLs.
     pub https_only: bool,
     pub max_payload_bytes: usize,
+    /// The API's own hosts (`OWN_API_HOSTS`: custom domains; the default execute-api host is
+    /// learned from API Gateway's request context), never accepted as receivers.
+    pub own_hosts: OwnHosts,
+    /// `ALLOW_CREDENTIAL_HEADERS=true`: `Authorization`, `Cookie`, `X-Api-Key`… may be set in
+    /// `headers` (off by default).
+    pub allow_credential_headers: bool,
+}
+
+fn flag(name: &str) -> Result<bool, ConfigError> {
+    match std::env::var(name).unwrap_or_default().trim() {
+        "" | "false" => Ok(false),
+        "true" => Ok(true),
+        other => Err(ConfigError(format!(
+            "{name} must be true or false, got `{other}`"
+        ))),
+    }
 }
 
 fn required(name: &str) -> Result<String, ConfigError> {
@@ -51,15 +68,9 @@ impl IngestConfig {
             &std::env::var("ALLOW_PRIVATE_CIDRS").unwrap_or_default(),
         )
         .map_err(|e| ConfigError(format!("ALLOW_PRIVATE_CIDRS: {e}")))?;
-        let https_only = match std::env::var("HTTPS_ONLY").unwrap_or_default().trim() {
-            "" | "false" => false,
-            "true" => true,
-            other => {
-                return Err(ConfigError(format!(
-                    "HTTPS_ONLY must be true or false, got `{other}`"
-                )));
-            }
-        };
+        let https_only = flag("HTTPS_ONLY")?;
+        let own_hosts = OwnHosts::parse(&std::env::var("OWN_API_HOSTS").unwrap_or_default())
+            .map_err(|e| ConfigError(format!("OWN_API_HOSTS: {e}")))?;
         let max_payload_bytes = match std::env::var("MAX_PAYLOAD_BYTES") {
             Ok(v) if !v.trim().is_empty() => v
                 .trim()
@@ -75,6 +86,8 @@ impl IngestConfig {
             address_policy: AddressPolicy::with_allowlist(allow),
             https_only,
             max_payload_bytes,
+            own_hosts,
+            allow_credential_headers: flag("ALLOW_CREDENTIAL_HEADERS")?,
         })
     }
 }

@@ -22,6 +22,12 @@ pub enum ApiError {
     Unauthorized,
     #[error("This route needs the admin key.")]
     Forbidden,
+    /// 403: the request was sent by a webhook delivery of this product (a delivery loop).
+    #[error(
+        "Requests sent by a Hookrelay webhook delivery are refused: a receiver URL must not \
+         point at a Hookrelay API."
+    )]
+    DeliveryLoop,
     /// 404 for a resource (or another tenant's).
     #[error("No such {0}.")]
     NotFound(&'static str),
@@ -90,7 +96,7 @@ impl ApiError {
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::DeliveryLoop => StatusCode::FORBIDDEN,
             Self::NotFound(_) | Self::NoRoute => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -106,6 +112,7 @@ impl ApiError {
             Self::Invalid { .. } => "invalid_field",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
+            Self::DeliveryLoop => "delivery_loop",
             Self::NotFound(_) | Self::NoRoute => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict { code, .. } => code,

@@ -6,7 +6,8 @@
 //!   events) or by a local HTTP server;
 //! - [`routes`]: one module per resource, thin handlers, the OpenAPI document;
 //! - [`service`]: what each request does, over the narrowest port roles;
-//! - [`auth`], [`extract`], [`error`]: extractors and the one error type.
+//! - [`auth`], [`extract`], [`error`]: extractors and the one error type;
+//! - [`loop_guard`]: refuses requests made by our own deliveries, learns the API's own hosts.
 
 pub mod app;
 pub mod auth;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod lambda;
+pub mod loop_guard;
 pub mod routes;
 pub mod service;
 pub mod state;

@@ -28,6 +28,10 @@ struct Api {
 
 impl Api {
     fn new() -> Self {
+        Self::with_config(|_| {})
+    }
+
+    fn with_config(change: impl FnOnce(&mut IngestConfig)) -> Self {
         let store = Arc::new(MemoryStore::new());
         let queue = Arc::new(MemoryQueue::new());
         let config = IngestConfig {
@@ -40,7 +44,11 @@ impl Api {
             ),
             https_only: false,
             max_payload_bytes: 1024,
+            own_hosts: shared::domain::own_hosts::OwnHosts::parse("api.hookrelay.test").unwrap(),
+            allow_credential_headers: false,
         };
+        let mut config = config;
+        change(&mut config);
         let state = AppState {
             store: store.clone(),
             queue: queue.clone(),
@@ -536,4 +544,169 @@ async fn a_retry_after_a_partial_fan_out_resumes_the_same_event() {
         .await;
     assert_eq!((s, &repeat), (StatusCode::OK, &resumed));
     assert_eq!(api.queue.sent().len(), 11);
+}
+
+#[tokio::test]
+async fn the_apis_own_hosts_are_refused_as_receivers() {
+    let api = Api::new(); // OWN_API_HOSTS=api.hookrelay.test
+    api.tenant_with_key("acme").await;
+    let own = "https://API.hookrelay.test./v1/tenants/acme/events";
+    let (s, v) = api
+        .admin(
+            "POST",
+            "/v1/tenants/acme/endpoints",
+            Some(json!({"url": own, "event_types": ["*"]})),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["field"].as_str()),
+        (422, Some("url")),
+        "{v}"
+    );
+    let (s, v) = api
+        .admin(
+            "POST",
+            "/v1/tenants/acme/events",
+            Some(json!({"event_type": "a.b", "payload": {}, "webhook_url": own})),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["field"].as_str()),
+        (422, Some("webhook_url")),
+        "{v}"
+    );
+    let (s, v) = api
+        .admin(
+            "POST",
+            "/v1/tenants/acme/endpoints",
+            Some(json!({"url": "https://example.com/hook", "event_types": ["*"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let path = format!("/v1/tenants/acme/endpoints/{}", v["id"].as_str().unwrap());
+    let (s, v) = api.admin("PATCH", &path, Some(json!({"url": own}))).await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["field"].as_str()),
+        (422, Some("url")),
+        "{v}"
+    );
+
+    // A host API Gateway reports a request arrived on (a custom domain not configured) is
+    // learned: from then on it is refused too.
+    let learned = "https://hooks.custom.test/v1/tenants/acme/events";
+    let body = json!({"url": learned, "event_types": ["*"]});
+    let mut event = lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest::default();
+    event.raw_path = Some("/v1/tenants/acme/endpoints".into());
+    event.request_context.http.method = axum::http::Method::POST;
+    event.request_context.domain_name = Some("hooks.custom.test".into());
+    event.headers.insert(
+        header::AUTHORIZATION,
+        format!("Bearer {ADMIN}").parse().unwrap(),
+    );
+    event.body = Some(body.to_string());
+    let request = ingest::lambda::into_request(event).map(|b| Body::from(b.to_vec()));
+    let (s, v) = api.send(request).await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["field"].as_str()),
+        (422, Some("url")),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn credential_headers_are_refused_unless_the_deployment_allows_them() {
+    let api = Api::new();
+    api.tenant_with_key("acme").await;
+    for (body, field) in [
+        (
+            json!({"url": "https://example.com/h", "event_types": ["*"], "headers": {"Authorization": "Bearer k"}}),
+            "headers.Authorization",
+        ),
+        (
+            json!({"url": "https://example.com/h", "event_types": ["*"], "headers": {"x-API-key": "k"}}),
+            "headers.x-API-key",
+        ),
+        (
+            json!({"url": "https://example.com/h", "event_types": ["*"], "secret": "Bearer k",
+                   "signature": {"scheme": "secret-header", "header": "authorization"}}),
+            "signature.header",
+        ),
+    ] {
+        let (s, v) = api
+            .admin("POST", "/v1/tenants/acme/endpoints", Some(body))
+            .await;
+        assert_eq!(
+            (s.as_u16(), v["error"]["field"].as_str()),
+            (422, Some(field)),
+            "{v}"
+        );
+    }
+    let (s, v) = api
+        .admin(
+            "PUT",
+            "/v1/tenants/acme",
+            Some(json!({"defaults": {"headers": {"Cookie": "session=1"}}})),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["field"].as_str()),
+        (422, Some("defaults.headers.Cookie")),
+        "{v}"
+    );
+
+    let open = Api::with_config(|c| c.allow_credential_headers = true);
+    open.tenant_with_key("acme").await;
+    let (s, v) = open
+        .admin(
+            "POST",
+            "/v1/tenants/acme/endpoints",
+            Some(json!({"url": "https://example.com/h", "event_types": ["*"], "headers": {"Authorization": "Bearer k"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+}
+
+#[tokio::test]
+async fn requests_sent_by_our_deliveries_are_refused_on_every_route() {
+    let api = Api::new();
+    api.tenant_with_key("acme").await;
+    let event = json!({"event_type": "a.b", "payload": {}}).to_string();
+    for (method, path, body) in [
+        ("POST", "/v1/tenants/acme/events", Some(event.as_str())),
+        (
+            "POST",
+            "/v1/tenants/acme/endpoints",
+            Some(r#"{"url": "https://example.com/", "event_types": ["*"]}"#),
+        ),
+        ("PUT", "/v1/tenants/other", Some("{}")),
+        ("GET", "/v1/tenants/acme", None),
+    ] {
+        for agent in [
+            shared::adapters::http::USER_AGENT,
+            "relay/1.0 hookrelay/0.0.1",
+        ] {
+            let request = Request::builder()
+                .method(method)
+                .uri(path)
+                .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
+                .header(header::USER_AGENT, agent)
+                .body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned())))
+                .unwrap();
+            let (s, v) = api.send(request).await;
+            assert_eq!(
+                (s.as_u16(), code(&v)),
+                (403, "delivery_loop"),
+                "{method} {path}: {v}"
+            );
+            assert!(
+                v["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Hookrelay")
+            );
+        }
+    }
+    assert!(api.queue.sent().is_empty(), "no event was accepted");
+    let (s, _) = api.admin("GET", "/v1/tenants/other", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "no tenant was created");
 }

@@ -265,6 +265,12 @@ mod tests {
     }
 
     #[test]
+    fn the_user_agent_is_the_marker_the_api_refuses() {
+        assert!(crate::domain::own_hosts::is_delivery_user_agent(USER_AGENT));
+        assert!(USER_AGENT.starts_with(crate::domain::own_hosts::DELIVERY_PRODUCT));
+    }
+
+    #[test]
     fn retry_after_forms() {
         assert_eq!(parse_retry_after("120"), Some(120));
         assert_eq!(parse_retry_after(" 7 "), Some(7));

@@ -8,6 +8,7 @@ pub mod event_type;
 pub mod fanout;
 pub mod ids;
 pub mod model;
+pub mod own_hosts;
 pub mod secret;
 pub mod settings;
 pub mod signing;

@@ -31,6 +31,27 @@ pub const RESERVED_HEADERS: &[&str] = &[
     "webhook-signature",
 ];
 
+/// Headers that carry credentials: refused in `headers` and as `signature.header` unless the
+/// deployment allows them (`ALLOW_CREDENTIAL_HEADERS=true`). A receiver URL could be an API that
+/// trusts them (this service's own, say), and a stored endpoint would replay them forever.
+pub const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+    "api-key",
+    "x-auth-token",
+    "x-access-token",
+    "x-amz-security-token",
+];
+
+/// Whether `name` is one of [`CREDENTIAL_HEADERS`] (any case).
+pub fn is_credential_header(name: &str) -> bool {
+    CREDENTIAL_HEADERS
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(name.trim()))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RetryOn {
@@ -175,6 +196,34 @@ impl DeliverySettings {
 }
 
 impl SettingsPatch {
+    /// Refuses credential headers ([`CREDENTIAL_HEADERS`]) in `headers` and as the signature
+    /// scheme's header, for deployments that do not allow them.
+    pub fn refuse_credential_headers(&self, prefix: &str) -> Result<(), SettingsError> {
+        let message = |name: &str| {
+            format!(
+                "`{name}` carries credentials; this deployment does not send credential headers \
+                 (ALLOW_CREDENTIAL_HEADERS)"
+            )
+        };
+        if let Some(h) = self
+            .signature
+            .as_ref()
+            .and_then(SignatureScheme::custom_header)
+            && is_credential_header(h)
+        {
+            return Err(err(format!("{prefix}signature.header"), message(h)));
+        }
+        if let Some(name) = self
+            .headers
+            .iter()
+            .flat_map(BTreeMap::keys)
+            .find(|name| is_credential_header(name))
+        {
+            return Err(err(format!("{prefix}headers.{name}"), message(name)));
+        }
+        Ok(())
+    }
+
     /// Checks each present field on its own. `prefix` is the JSON path of the patch (e.g.
     /// `defaults.` for a tenant, empty for an endpoint body).
     pub fn validate(&self, prefix: &str) -> Result<(), SettingsError> {
@@ -386,6 +435,60 @@ mod tests {
             "defaults.timeout_seconds"
         );
         assert!(serde_json::from_str::<SettingsPatch>(r#"{"retry_schedule": [1]}"#).is_err());
+    }
+
+    #[test]
+    fn credential_headers_are_refused_in_any_case() {
+        for (json, field) in [
+            (
+                r#"{"headers": {"Authorization": "Bearer k"}}"#,
+                Some("headers.Authorization"),
+            ),
+            (
+                r#"{"headers": {"aUtHoRiZaTiOn": "Bearer k"}}"#,
+                Some("headers.aUtHoRiZaTiOn"),
+            ),
+            (
+                r#"{"headers": {"Proxy-Authorization": "x"}}"#,
+                Some("headers.Proxy-Authorization"),
+            ),
+            (r#"{"headers": {"Cookie": "s=1"}}"#, Some("headers.Cookie")),
+            (
+                r#"{"headers": {"X-Api-Key": "k"}}"#,
+                Some("headers.X-Api-Key"),
+            ),
+            (
+                r#"{"headers": {"X-Amz-Security-Token": "t"}}"#,
+                Some("headers.X-Amz-Security-Token"),
+            ),
+            (
+                r#"{"signature": {"scheme": "secret-header", "header": "Authorization"}}"#,
+                Some("signature.header"),
+            ),
+            (r#"{"headers": {"X-Custom": "v"}}"#, None),
+            (
+                r#"{"signature": {"scheme": "secret-header", "header": "X-Webhook-Secret"}}"#,
+                None,
+            ),
+            ("{}", None),
+        ] {
+            let patch: SettingsPatch = serde_json::from_str(json).unwrap();
+            assert!(patch.validate("").is_ok(), "{json}: well-formed either way");
+            assert_eq!(
+                patch.refuse_credential_headers("").err().map(|e| e.field),
+                field.map(String::from),
+                "{json}"
+            );
+        }
+        let patch: SettingsPatch =
+            serde_json::from_str(r#"{"headers": {"authorization": "Bearer k"}}"#).unwrap();
+        assert_eq!(
+            patch
+                .refuse_credential_headers("defaults.")
+                .unwrap_err()
+                .field,
+            "defaults.headers.authorization"
+        );
     }
 
     #[test]

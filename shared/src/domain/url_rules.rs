@@ -7,6 +7,7 @@
 use url::{Host, Url};
 
 use crate::domain::address_policy::AddressPolicy;
+use crate::domain::own_hosts::OwnHosts;
 
 pub const MAX_URL_LEN: usize = 2048;
 
@@ -26,6 +27,17 @@ pub enum UrlError {
     Fragment,
     #[error("must not point to localhost, private, link-local or metadata addresses")]
     Internal,
+    #[error("must not point to this service's own API")]
+    OwnApi,
+}
+
+/// Refuses a receiver URL on one of the deployment's own API hosts (a delivery there would
+/// feed events back into the API: an amplification loop).
+pub fn refuse_own_host(url: &Url, own: &OwnHosts) -> Result<(), UrlError> {
+    if own.contains(url) {
+        return Err(UrlError::OwnApi);
+    }
+    Ok(())
 }
 
 /// Parses and checks a receiver URL.
@@ -142,6 +154,22 @@ mod tests {
         ] {
             assert_eq!(strict(raw), Err(UrlError::Internal), "{raw}");
         }
+    }
+
+    #[test]
+    fn own_api_hosts_are_refused() {
+        let own = OwnHosts::parse("abc.execute-api.us-east-1.amazonaws.com,*.hooks.test").unwrap();
+        for raw in [
+            "https://abc.execute-api.us-east-1.amazonaws.com/v1/tenants/t/events",
+            "https://ABC.execute-api.us-east-1.amazonaws.com./",
+            "http://hooks.test/",
+            "https://eu.hooks.test/v1",
+        ] {
+            let url = strict(raw).unwrap();
+            assert_eq!(refuse_own_host(&url, &own), Err(UrlError::OwnApi), "{raw}");
+        }
+        let other = strict("https://def.execute-api.us-east-1.amazonaws.com/").unwrap();
+        assert_eq!(refuse_own_host(&other, &own), Ok(()));
     }
 
     #[test]

@@ -27,7 +27,7 @@ async fn put_tenant(
     AdminOf { tenant_id }: AdminOf,
     JsonBody(body): JsonBody<PutTenant>,
 ) -> Result<(StatusCode, Json<TenantView>), ApiError> {
-    let change = TenantChange::parse(tenant_id, body)?;
+    let change = TenantChange::parse(tenant_id, body, state.config.allow_credential_headers)?;
     let (tenant, put) = tenants::put(&*state.store, change).await?;
     Ok(match put {
         Put::Created => (StatusCode::CREATED, Json(TenantView::new(&tenant, true))),

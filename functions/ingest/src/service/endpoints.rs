@@ -12,7 +12,7 @@ use shared::domain::ids::IdKind;
 use shared::domain::model::{Endpoint, PreviousSecret, Tenant};
 use shared::domain::secret::Secret;
 use shared::domain::settings::{DeliverySettings, RetryOn, SettingsPatch, SignatureScheme};
-use shared::domain::url_rules::check_receiver_url;
+use shared::domain::url_rules::{check_receiver_url, refuse_own_host};
 use shared::ports::{
     DeliveryControl, DeliveryRead, EndpointRead, EndpointWrite, Enqueue, EventRead, StoreError,
     TenantRead,
@@ -307,6 +307,8 @@ fn validate(
     let https_only = tenant.https_only || config.https_only;
     let url = check_receiver_url(&endpoint.url, https_only, &config.address_policy)
         .map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    refuse_own_host(&url, &config.own_hosts)
+        .map_err(|e| ApiError::invalid("url", e.to_string()))?;
     endpoint.url = url.to_string();
     check_event_types(&endpoint.event_types)?;
     if endpoint
@@ -323,6 +325,12 @@ fn validate(
         .settings
         .validate("")
         .map_err(|e| ApiError::invalid(e.field, e.message))?;
+    if !config.allow_credential_headers {
+        endpoint
+            .settings
+            .refuse_credential_headers("")
+            .map_err(|e| ApiError::invalid(e.field, e.message))?;
+    }
     let resolved = DeliverySettings::defaults()
         .overlay(&tenant.defaults)
         .overlay(&endpoint.settings);

@@ -12,7 +12,7 @@ use shared::domain::event_type::EventType;
 use shared::domain::fanout::{self, NewEvent};
 use shared::domain::ids::IdKind;
 use shared::domain::model::{DeliveryRecord, Tenant};
-use shared::domain::url_rules::check_receiver_url;
+use shared::domain::url_rules::{check_receiver_url, refuse_own_host};
 use shared::ports::{
     DeliveryControl, EndpointRead, Enqueue, EventRead, EventWrite, Idempotency, QueueError,
     TenantRead,
@@ -162,6 +162,7 @@ where
                 tenant.https_only || config.https_only,
                 &config.address_policy,
             )
+            .and_then(|url| refuse_own_host(&url, &config.own_hosts).map(|()| url))
             .map_err(|e| ApiError::invalid("webhook_url", e.to_string()))?,
         ),
         None => None,

@@ -30,7 +30,12 @@ pub struct TenantChange {
 }
 
 impl TenantChange {
-    pub fn parse(tenant_id: String, body: PutTenant) -> Result<Self, ApiError> {
+    /// `allow_credential_headers`: the deployment's `ALLOW_CREDENTIAL_HEADERS`.
+    pub fn parse(
+        tenant_id: String,
+        body: PutTenant,
+        allow_credential_headers: bool,
+    ) -> Result<Self, ApiError> {
         if !valid_tenant_id(&tenant_id) {
             return Err(ApiError::invalid(
                 "tenant_id",
@@ -51,6 +56,11 @@ impl TenantChange {
             defaults
                 .validate("defaults.")
                 .map_err(|e| ApiError::invalid(e.field, e.message))?;
+            if !allow_credential_headers {
+                defaults
+                    .refuse_credential_headers("defaults.")
+                    .map_err(|e| ApiError::invalid(e.field, e.message))?;
+            }
             DeliverySettings::defaults()
                 .overlay(defaults)
                 .validate()
