@@ -14,5 +14,6 @@ mod hostile;
 mod product_api;
 mod receiver;
 mod recipes;
+mod secrets_at_rest;
 mod signatures;
 mod ssrf;

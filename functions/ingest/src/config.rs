@@ -22,6 +22,8 @@ pub struct IngestConfig {
     /// Deployment-wide HTTPS-only rule for receiver URLs.
     pub https_only: bool,
     pub max_payload_bytes: usize,
+    /// The KMS key that seals tenant and endpoint secrets in the table (id, ARN or alias).
+    pub secrets_key_id: String,
 }
 
 fn required(name: &str) -> Result<String, ConfigError> {
@@ -75,6 +77,7 @@ impl IngestConfig {
             address_policy: AddressPolicy::with_allowlist(allow),
             https_only,
             max_payload_bytes,
+            secrets_key_id: required("SECRETS_KEY_ID")?,
         })
     }
 }

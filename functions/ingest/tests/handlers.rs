@@ -40,6 +40,7 @@ impl Api {
             ),
             https_only: false,
             max_payload_bytes: 1024,
+            secrets_key_id: "unused-by-the-memory-store".into(),
         };
         let state = AppState {
             store: store.clone(),
