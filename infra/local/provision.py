@@ -5,7 +5,11 @@ The definitions are read from infra/template.yaml itself (key schema, indexes, T
 attributes, redrive policy), so the local stack cannot drift from what is deployed. Names get a
 prefix so concurrent stacks and tests never share a queue or table.
 
-Prints one JSON object: {"table_name", "queue_url", "dlq_url", "max_receive_count"}.
+The template's unconditional KMS keys are created too (moto implements KMS: GenerateDataKey and
+Decrypt with encryption contexts), so the functions seal secrets locally with the same code.
+
+Prints one JSON object: {"table_name", "queue_url", "dlq_url", "max_receive_count",
+"secrets_key_id"}.
 """
 import argparse
 import json
@@ -61,6 +65,7 @@ def main():
     )
     sqs = session.client("sqs", endpoint_url=args.endpoint)
     ddb = session.client("dynamodb", endpoint_url=args.endpoint)
+    kms = session.client("kms", endpoint_url=args.endpoint)
 
     out = {}
     arns = {}
@@ -103,7 +108,19 @@ def main():
             ddb.update_time_to_live(TableName=tname, TimeToLiveSpecification=ttl)
         out["table_name"] = tname
 
-    missing = {"table_name", "queue_url", "dlq_url"} - out.keys()
+    for name, res in resources.items():
+        # Keys behind a condition (CustomerManagedKey: logs, environment) mean nothing locally.
+        if res["Type"] != "AWS::KMS::Key" or "Condition" in res:
+            continue
+        props = res.get("Properties", {})
+        key = kms.create_key(Description=f"{args.prefix}-{name}", KeyUsage="ENCRYPT_DECRYPT")
+        arn = key["KeyMetadata"]["Arn"]
+        if props.get("EnableKeyRotation"):
+            kms.enable_key_rotation(KeyId=arn)
+        if name == "SecretsKey":
+            out["secrets_key_id"] = arn
+
+    missing = {"table_name", "queue_url", "dlq_url", "secrets_key_id"} - out.keys()
     if missing:
         sys.exit(f"template lacks {missing}")
     print(json.dumps(out))

@@ -5,12 +5,10 @@
 use shared::adapters::contract;
 use shared::adapters::dynamo::DynamoStore;
 
-use crate::harness::{aws_config, provision};
+use crate::harness::{aws_config, dynamo_store, provision};
 
 async fn store() -> DynamoStore {
-    let resources = provision(&[]);
-    let client = aws_sdk_dynamodb::Client::new(&aws_config().await);
-    DynamoStore::new(client, resources.table_name)
+    dynamo_store(&aws_config().await, &provision(&[]))
 }
 
 #[tokio::test]

@@ -22,6 +22,8 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use shared::adapters::dynamo::DynamoStore;
 use shared::adapters::http::HttpSender;
+use shared::adapters::kms::KmsVault;
+use shared::adapters::sealer::SecretSealer;
 use shared::adapters::sqs::SqsQueue;
 use shared::domain::address_policy::AddressPolicy;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -234,7 +236,14 @@ async fn fault_injection_nothing_is_lost() {
         AddressPolicy::parse_allowlist(crate::harness::RECEIVER_ALLOWLIST).unwrap(),
     );
     let worker = Arc::new(Worker::new(
-        DynamoStore::new(ddb, &stack.resources.table_name),
+        DynamoStore::new(
+            ddb,
+            &stack.resources.table_name,
+            SecretSealer::new(Arc::new(KmsVault::from_config(
+                &aws,
+                &stack.resources.secrets_key_id,
+            ))),
+        ),
         SqsQueue::new(sqs, &stack.resources.queue_url),
         HttpSender::new(policy).unwrap(),
         WorkerOptions {

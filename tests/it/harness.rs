@@ -18,6 +18,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use shared::adapters::dynamo::DynamoStore;
 use shared::adapters::http::HttpSender;
+use shared::adapters::kms::KmsVault;
+use shared::adapters::sealer::SecretSealer;
 use shared::adapters::sqs::{SqsQueue, SqsRedrive};
 use shared::domain::address_policy::AddressPolicy;
 
@@ -138,6 +140,8 @@ pub struct Provisioned {
     pub queue_url: String,
     pub dlq_url: String,
     pub max_receive_count: u32,
+    /// The template's `SecretsKey`, created in moto's KMS.
+    pub secrets_key_id: String,
 }
 
 /// Creates this test's table and queues from the template.
@@ -172,6 +176,19 @@ pub async fn aws_config() -> aws_config::SdkConfig {
         ))
         .load()
         .await
+}
+
+/// The DynamoDB store of a provisioned stack, sealing secrets with its KMS key on moto (as the
+/// functions do when deployed).
+pub fn dynamo_store(aws: &aws_config::SdkConfig, resources: &Provisioned) -> DynamoStore {
+    DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(aws),
+        &resources.table_name,
+        SecretSealer::new(Arc::new(KmsVault::from_config(
+            aws,
+            &resources.secrets_key_id,
+        ))),
+    )
 }
 
 pub type TestWorker = Worker<DynamoStore, SqsQueue, HttpSender>;
@@ -271,7 +288,7 @@ impl StackBuilder {
         let params: Vec<&str> = params.iter().map(String::as_str).collect();
         let resources = provision(&params);
         let aws = aws_config().await;
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &resources.table_name);
+        let store = dynamo_store(&aws, &resources);
         let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &resources.queue_url);
         let policy = AddressPolicy::with_allowlist(
             AddressPolicy::parse_allowlist(RECEIVER_ALLOWLIST).unwrap(),
@@ -286,6 +303,7 @@ impl StackBuilder {
             max_payload_bytes: 256 * 1024,
             own_hosts: shared::domain::own_hosts::OwnHosts::default(),
             allow_credential_headers: false,
+            secrets_key_id: resources.secrets_key_id.clone(),
         };
         ingest(&mut config);
         let redrive = SqsRedrive::new(

@@ -16,5 +16,6 @@ mod loops;
 mod product_api;
 mod receiver;
 mod recipes;
+mod secrets_at_rest;
 mod signatures;
 mod ssrf;

@@ -10,6 +10,8 @@ use shared::domain::own_hosts::OwnHosts;
 pub struct DeliveryConfig {
     pub table_name: String,
     pub queue_url: String,
+    /// The KMS key that seals tenant and endpoint secrets in the table (id, ARN or alias).
+    pub secrets_key_id: String,
     /// CIDRs deliveries may reach despite the address policy (local stack and tests only).
     pub allow_cidrs: String,
     /// How long endpoints and tenants are cached between invocations.
@@ -54,6 +56,7 @@ impl DeliveryConfig {
         let config = Self {
             table_name: required("TABLE_NAME")?,
             queue_url: required("QUEUE_URL")?,
+            secrets_key_id: required("SECRETS_KEY_ID")?,
             allow_cidrs: std::env::var("ALLOW_PRIVATE_CIDRS").unwrap_or_default(),
             cache_ttl: Duration::from_secs(optional_number("ENDPOINT_CACHE_SECONDS", 30)?),
             concurrency: optional_number("DELIVERY_CONCURRENCY", 16)?.max(1),

@@ -8,6 +8,8 @@ use delivery::config::DeliveryConfig;
 use lambda_runtime::{LambdaEvent, service_fn};
 use shared::adapters::dynamo::DynamoStore;
 use shared::adapters::http::HttpSender;
+use shared::adapters::kms::KmsVault;
+use shared::adapters::sealer::SecretSealer;
 use shared::adapters::sqs::SqsQueue;
 
 #[tokio::main]
@@ -16,7 +18,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = DeliveryConfig::from_env()?;
     let aws = shared::adapters::aws::load_config().await;
     let worker = Arc::new(Worker::new(
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name),
+        DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            &config.table_name,
+            SecretSealer::new(Arc::new(KmsVault::from_config(
+                &aws,
+                &config.secrets_key_id,
+            ))),
+        ),
         SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &config.queue_url),
         HttpSender::new(config.address_policy()?)?,
         config.worker_options(),

@@ -29,6 +29,8 @@ pub struct IngestConfig {
     /// `ALLOW_CREDENTIAL_HEADERS=true`: `Authorization`, `Cookie`, `X-Api-Key`… may be set in
     /// `headers` (off by default).
     pub allow_credential_headers: bool,
+    /// The KMS key that seals tenant and endpoint secrets in the table (id, ARN or alias).
+    pub secrets_key_id: String,
 }
 
 fn flag(name: &str) -> Result<bool, ConfigError> {
@@ -88,6 +90,7 @@ impl IngestConfig {
             max_payload_bytes,
             own_hosts,
             allow_credential_headers: flag("ALLOW_CREDENTIAL_HEADERS")?,
+            secrets_key_id: required("SECRETS_KEY_ID")?,
         })
     }
 }

@@ -2,12 +2,15 @@
 //! (the default) or, with `--listen ADDR` (or `INGEST_LISTEN`), a plain local HTTP server.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
 use ingest::AppState;
 use ingest::config::IngestConfig;
 use shared::adapters::dynamo::DynamoStore;
+use shared::adapters::kms::KmsVault;
+use shared::adapters::sealer::SecretSealer;
 use shared::adapters::sqs::{SqsQueue, SqsRedrive};
 
 #[derive(Parser)]
@@ -26,7 +29,14 @@ async fn main() -> Result<(), lambda_http::Error> {
     let aws = shared::adapters::aws::load_config().await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let state = AppState::new(
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name),
+        DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            &config.table_name,
+            SecretSealer::new(Arc::new(KmsVault::from_config(
+                &aws,
+                &config.secrets_key_id,
+            ))),
+        ),
         SqsQueue::new(sqs.clone(), &config.queue_url),
         // Within the function's 29 s timeout; the caller calls again for the rest.
         SqsRedrive::new(

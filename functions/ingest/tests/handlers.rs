@@ -46,6 +46,7 @@ impl Api {
             max_payload_bytes: 1024,
             own_hosts: shared::domain::own_hosts::OwnHosts::parse("api.hookrelay.test").unwrap(),
             allow_credential_headers: false,
+            secrets_key_id: "unused-by-the-memory-store".into(),
         };
         let mut config = config;
         change(&mut config);

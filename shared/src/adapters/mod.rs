@@ -4,7 +4,11 @@ pub mod aws;
 #[cfg(any(test, feature = "memory"))]
 pub mod contract;
 pub mod dynamo;
+#[cfg(any(test, feature = "memory"))]
+pub mod fixed_key;
 pub mod http;
+pub mod kms;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
+pub mod sealer;
 pub mod sqs;

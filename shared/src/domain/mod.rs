@@ -4,6 +4,7 @@
 pub mod address_policy;
 pub mod attempt;
 pub mod clock;
+pub mod envelope;
 pub mod event_type;
 pub mod fanout;
 pub mod ids;

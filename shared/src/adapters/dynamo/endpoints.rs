@@ -7,11 +7,13 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::domain::clock::EpochMillis;
+use crate::domain::envelope::SecretOwner;
 use crate::domain::model::Endpoint;
 use crate::ports::store::{EndpointHealth, EndpointRead, EndpointWrite, StoreError};
 
-use super::item::{endpoint_item, n, s};
-use super::query::{Pages, query_pages};
+use super::item::{Item, endpoint_item, from_item, n, s};
+use super::query::{Pages, query_items};
+use super::sealed::{endpoint_owner, seal_item};
 use super::{DynamoStore, build_err, keys, map_err};
 
 #[async_trait]
@@ -21,12 +23,20 @@ impl EndpointRead for DynamoStore {
         tenant_id: &str,
         endpoint_id: &str,
     ) -> Result<Option<Endpoint>, StoreError> {
-        self.get(keys::endpoint(tenant_id, endpoint_id), true).await
+        let owner = SecretOwner::endpoint(tenant_id, endpoint_id);
+        self.get_sealed(keys::endpoint(tenant_id, endpoint_id), &owner)
+            .await
     }
 
     async fn list_endpoints(&self, tenant_id: &str) -> Result<Vec<Endpoint>, StoreError> {
         let query = self.query_sk_prefix(keys::tenant_pk(tenant_id), keys::ENDPOINT_SK_PREFIX);
-        query_pages(query, Pages::All).await
+        let mut endpoints = Vec::new();
+        for mut item in query_items(query, Pages::All).await? {
+            let owner = endpoint_owner(tenant_id, &item)?;
+            self.open(&owner, &mut item).await?;
+            endpoints.push(from_item(item)?);
+        }
+        Ok(endpoints)
     }
 }
 
@@ -53,7 +63,7 @@ impl EndpointWrite for DynamoStore {
             .map_err(build_err)?;
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(endpoint_item(endpoint)?))
+            .set_item(Some(self.sealed_endpoint_item(endpoint).await?))
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(build_err)?;
@@ -75,7 +85,7 @@ impl EndpointWrite for DynamoStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(endpoint_item(endpoint)?))
+            .set_item(Some(self.sealed_endpoint_item(endpoint).await?))
             .condition_expression("attribute_exists(pk) AND updated_at = :expected")
             .expression_attribute_values(":expected", n(expected_updated_at))
             .send()
@@ -108,6 +118,14 @@ impl EndpointWrite for DynamoStore {
             .await
             .map(|_| ())
             .map_err(map_err)
+    }
+}
+
+impl DynamoStore {
+    /// The endpoint as an item, its secrets sealed.
+    async fn sealed_endpoint_item(&self, endpoint: &Endpoint) -> Result<Item, StoreError> {
+        let owner = SecretOwner::endpoint(&endpoint.tenant_id, &endpoint.id);
+        seal_item(&self.sealer, &owner, endpoint_item(endpoint)?).await
     }
 }
 

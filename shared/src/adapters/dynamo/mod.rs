@@ -3,13 +3,15 @@
 //!
 //! One file per aggregate implements its role traits: [`tenants`], [`endpoints`], [`api_keys`],
 //! [`idempotency`], [`events`], [`deliveries`], [`attempts`]. Records become items in [`item`];
-//! every Query goes through [`query`]'s one pagination loop.
+//! every Query goes through [`query`]'s one pagination loop. Secrets are sealed into items and
+//! opened out of them in [`sealed`] (envelope encryption with the store's [`SecretSealer`]).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
 use serde::de::DeserializeOwned;
 
+use crate::adapters::sealer::SecretSealer;
 use crate::ports::store::{Ping, StoreError};
 
 mod api_keys;
@@ -21,6 +23,7 @@ mod idempotency;
 pub mod item;
 pub mod keys;
 mod query;
+pub mod sealed;
 mod tenants;
 
 pub use item::Item;
@@ -30,15 +33,18 @@ pub use keys::{GSI_ENDPOINT, GSI_EVENT};
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Seals the secrets of tenant and endpoint items, opens them when read.
+    sealer: SecretSealer,
     /// Items one listing call reads at most.
     list_scan_budget: usize,
 }
 
 impl DynamoStore {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    pub fn new(client: Client, table: impl Into<String>, sealer: SecretSealer) -> Self {
         Self {
             client,
             table: table.into(),
+            sealer,
             list_scan_budget: crate::ports::store::LIST_SCAN_BUDGET,
         }
     }
@@ -71,6 +77,14 @@ impl DynamoStore {
         key: keys::Key,
         consistent: bool,
     ) -> Result<Option<T>, StoreError> {
+        self.get_item(key, consistent)
+            .await?
+            .map(item::from_item)
+            .transpose()
+    }
+
+    /// One item by its key.
+    async fn get_item(&self, key: keys::Key, consistent: bool) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -80,7 +94,36 @@ impl DynamoStore {
             .send()
             .await
             .map_err(map_err)?;
-        out.item.map(item::from_item).transpose()
+        Ok(out.item)
+    }
+
+    /// One item holding secrets, opened for `owner` and read into its record type.
+    async fn get_sealed<T: DeserializeOwned>(
+        &self,
+        key: keys::Key,
+        owner: &crate::domain::envelope::SecretOwner,
+    ) -> Result<Option<T>, StoreError> {
+        let Some(mut item) = self.get_item(key, true).await? else {
+            return Ok(None);
+        };
+        self.open(owner, &mut item).await?;
+        item::from_item(item).map(Some)
+    }
+
+    /// Opens the secrets of an item read for `owner`.
+    async fn open(
+        &self,
+        owner: &crate::domain::envelope::SecretOwner,
+        item: &mut Item,
+    ) -> Result<(), StoreError> {
+        let opened = sealed::open_item(&self.sealer, owner, item).await?;
+        if opened.clear > 0 {
+            tracing::debug!(
+                clear = opened.clear,
+                "secrets stored in clear were read; the item's next write seals them"
+            );
+        }
+        Ok(())
     }
 }
 

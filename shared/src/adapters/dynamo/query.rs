@@ -52,11 +52,36 @@ pub(super) async fn query_pages<T: DeserializeOwned>(
     Ok(query_window(query, pages).await?.records)
 }
 
+/// [`query_pages`], the items as read (for items that need more than a record type's
+/// deserialisation, such as sealed secrets).
+pub(super) async fn query_items(
+    query: QueryFluentBuilder,
+    pages: Pages,
+) -> Result<Vec<Item>, StoreError> {
+    Ok(query_item_window(query, pages).await?.records)
+}
+
 /// [`query_pages`], also saying where reading stopped.
 pub(super) async fn query_window<T: DeserializeOwned>(
     query: QueryFluentBuilder,
     pages: Pages,
 ) -> Result<Paged<T>, StoreError> {
+    let read = query_item_window(query, pages).await?;
+    Ok(Paged {
+        records: read
+            .records
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<_, _>>()?,
+        stopped_at: read.stopped_at,
+    })
+}
+
+/// [`query_items`], also saying where reading stopped.
+async fn query_item_window(
+    query: QueryFluentBuilder,
+    pages: Pages,
+) -> Result<Paged<Item>, StoreError> {
     let mut found = Vec::new();
     let mut start: Option<Item> = None;
     let mut scanned = 0usize;
@@ -71,9 +96,7 @@ pub(super) async fn query_window<T: DeserializeOwned>(
         scanned += usize::try_from(page.scanned_count)
             .unwrap_or(0)
             .max(items.len());
-        for item in items {
-            found.push(from_item(item)?);
-        }
+        found.extend(items);
         let enough = match pages {
             Pages::All => false,
             Pages::Window {

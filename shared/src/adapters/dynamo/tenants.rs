@@ -1,11 +1,14 @@
 //! Tenants: TenantRead, TenantWrite.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
+use crate::domain::envelope::SecretOwner;
 use crate::domain::model::Tenant;
 use crate::ports::store::{StoreError, TenantRead, TenantWrite};
 
-use super::item::tenant_item;
+use super::item::{Item, tenant_item};
+use super::sealed::seal_item;
 use super::{DynamoStore, keys, map_err};
 
 /// The attributes an update sets (or removes when the record leaves them out). The endpoint
@@ -21,7 +24,8 @@ const UPDATED_FIELDS: [&str; 5] = [
 #[async_trait]
 impl TenantRead for DynamoStore {
     async fn get_tenant(&self, tenant_id: &str) -> Result<Option<Tenant>, StoreError> {
-        self.get(keys::tenant(tenant_id), true).await
+        let owner = SecretOwner::tenant(tenant_id);
+        self.get_sealed(keys::tenant(tenant_id), &owner).await
     }
 }
 
@@ -38,10 +42,12 @@ impl TenantWrite for DynamoStore {
 
 impl DynamoStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let owner = SecretOwner::tenant(&tenant.id);
+        let item = seal_item(&self.sealer, &owner, tenant_item(tenant)?).await?;
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(tenant_item(tenant)?))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
@@ -49,7 +55,8 @@ impl DynamoStore {
             .map_err(map_err)
     }
 
-    /// Sets the tenant's own fields only (see [`UPDATED_FIELDS`]).
+    /// Sets the tenant's own fields only (see [`UPDATED_FIELDS`]); a signing secret still in
+    /// clear (written before sealing) is sealed right after.
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
         let mut item = tenant_item(tenant)?;
         let mut set = Vec::new();
@@ -78,11 +85,48 @@ impl DynamoStore {
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
-        update
+        let old = update
             .update_expression(expression)
+            .return_values(ReturnValue::AllOld)
             .send()
             .await
-            .map(|_| ())
-            .map_err(map_err)
+            .map_err(map_err)?
+            .attributes;
+        self.seal_clear_signing_secret(&tenant.id, old).await
+    }
+
+    /// Migration: the stored signing secret, if it is still a clear string, is replaced by its
+    /// sealed form (only if it is still that string, so a concurrent change is never undone).
+    async fn seal_clear_signing_secret(
+        &self,
+        tenant_id: &str,
+        old: Option<Item>,
+    ) -> Result<(), StoreError> {
+        let Some(clear @ AttributeValue::S(_)) = old.and_then(|mut o| o.remove("signing_secret"))
+        else {
+            return Ok(());
+        };
+        let owner = SecretOwner::tenant(tenant_id);
+        let sealed = Item::from([("signing_secret".to_owned(), clear.clone())]);
+        let mut sealed = seal_item(&self.sealer, &owner, sealed).await?;
+        let Some(value) = sealed.remove("signing_secret") else {
+            return Ok(());
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::tenant(tenant_id).item()))
+            .update_expression("SET signing_secret = :sealed")
+            .condition_expression("signing_secret = :clear")
+            .expression_attribute_values(":sealed", value)
+            .expression_attribute_values(":clear", clear)
+            .send()
+            .await
+            .map_err(map_err);
+        match result {
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 }
