@@ -2,7 +2,7 @@
 //! (the key layout is in [`keys`]).
 //!
 //! One file per aggregate implements its role traits: [`tenants`], [`endpoints`], [`api_keys`],
-//! [`idempotency`], [`events`], [`deliveries`], [`attempts`]. Records become items in [`item`];
+//! [`idempotency`], [`events`], [`deliveries`], [`attempts`], [`jobs`], [`reconcile`]. Records become items in [`item`];
 //! every Query goes through [`query`]'s one pagination loop.
 
 use async_trait::async_trait;
@@ -19,12 +19,14 @@ mod endpoints;
 mod events;
 mod idempotency;
 pub mod item;
+mod jobs;
 pub mod keys;
 mod query;
+mod reconcile;
 mod tenants;
 
 pub use item::Item;
-pub use keys::{GSI_ENDPOINT, GSI_EVENT};
+pub use keys::{GSI_ENDPOINT, GSI_EVENT, GSI_RECONCILE};
 
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
