@@ -171,7 +171,13 @@ impl JobMessage {
     }
 
     /// The job a queue message body names, when it is a job message (a delivery message is not).
+    /// Job messages are written only by [`Self::outgoing`], which starts them with `{"v":1,"job":`
+    /// (a delivery message starts `{"v":1,"tenant_id":`), so a delivery body is told apart
+    /// without being parsed twice.
     pub fn parse(body: &str) -> Option<Self> {
+        if !body.starts_with(r#"{"v":1,"job":"#) {
+            return None;
+        }
         #[derive(Deserialize)]
         struct Probe {
             #[serde(default)]
