@@ -160,3 +160,158 @@ async fn put_back<S: DeliveryControl + ?Sized>(
         tracing::error!(delivery_id = %d.id, error = %e, "could not put a delivery back to failed");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use shared::adapters::memory::{MemoryQueue, MemoryStore};
+    use shared::domain::fanout::new_delivery;
+    use shared::domain::ids::IdKind;
+    use shared::domain::job::JobKind;
+    use shared::domain::model::DeliveryStatus;
+    use shared::ports::EventWrite;
+
+    const NOW: i64 = 1_700_000_000_000;
+    /// Every id generated while the tests run (ids carry the real time).
+    const ALL: (i64, i64) = (0, 4_000_000_000_000);
+
+    async fn failed_deliveries(store: &MemoryStore, n: usize) -> Vec<DeliveryRecord> {
+        let event = EventRecord {
+            id: "evt_1".into(),
+            tenant_id: "t".into(),
+            event_type: "a.b".into(),
+            payload: r#"{"k":1}"#.into(),
+            metadata: None,
+            idempotency_key: None,
+            created_at: NOW,
+        };
+        let ds: Vec<DeliveryRecord> = IdKind::Delivery
+            .generate_ordered(n)
+            .into_iter()
+            .map(|id| DeliveryRecord {
+                id,
+                ..new_delivery(&event, Some("ep_1".into()), "https://x".into(), NOW)
+            })
+            .collect();
+        store.put_event(&event, &ds).await.unwrap();
+        for d in &ds {
+            store
+                .fail_delivery("t", &d.id, "HTTP 500", NOW)
+                .await
+                .unwrap();
+        }
+        ds
+    }
+
+    /// Drains the queue: runs every job message sent, as the delivery function would.
+    async fn run_jobs(store: &MemoryStore, queue: &MemoryQueue, seen: &mut usize) {
+        while let Some(m) = queue.sent().get(*seen).cloned() {
+            *seen += 1;
+            if let Some(job) = JobMessage::parse(&m.body) {
+                assert_eq!(
+                    run_page(store, queue, &job, NOW + 1, 100).await,
+                    Action::Ack
+                );
+            }
+        }
+    }
+
+    /// 250 failed deliveries: three pages, every one requeued exactly once, the job done with
+    /// its counts; a second copy of a job message does nothing more.
+    #[tokio::test]
+    async fn a_job_pages_through_its_window_once() {
+        let (store, queue) = (MemoryStore::new(), MemoryQueue::new());
+        let ds = failed_deliveries(&store, 250).await;
+        let window = ALL;
+        let job = JobRecord::new("t", "ep_1", JobKind::Recover, window, NOW);
+        store.create_job(&job).await.unwrap();
+        let first = JobMessage::new(&job);
+        queue.send(&[first.outgoing().unwrap()]).await.unwrap();
+        let mut seen = 0;
+        run_jobs(&store, &queue, &mut seen).await;
+        // A late copy of the first message: the job is done, nothing is sent.
+        assert_eq!(
+            run_page(&store, &queue, &first, NOW + 2, 100).await,
+            Action::Ack
+        );
+        let done = store.get_job("t", &job.id).await.unwrap().unwrap();
+        assert_eq!(
+            (done.status, done.done, done.requeued),
+            (JobStatus::Done, 250, 250)
+        );
+        let sent = queue.sent();
+        let jobs = sent
+            .iter()
+            .filter(|m| JobMessage::parse(&m.body).is_some())
+            .count();
+        assert_eq!(jobs, 3, "the first message and two sent on");
+        let mut requeued: Vec<&str> = sent
+            .iter()
+            .map(|m| m.id.as_str())
+            .filter(|id| id.starts_with("dlv_"))
+            .collect();
+        requeued.sort_unstable();
+        let expected: Vec<&str> = ds.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(requeued, expected);
+        assert!(
+            store
+                .deliveries()
+                .iter()
+                .all(|d| d.status == DeliveryStatus::Pending)
+        );
+    }
+
+    /// Two copies of one job message at once: each reads the progress saved when it starts
+    /// and saves only from there, so no delivery is enqueued twice and at most one message is
+    /// sent on per saved page.
+    #[tokio::test]
+    async fn two_copies_of_a_job_message_never_requeue_twice() {
+        let (store, queue) = (MemoryStore::new(), MemoryQueue::new());
+        failed_deliveries(&store, 30).await;
+        let job = JobRecord::new("t", "ep_1", JobKind::Recover, ALL, NOW);
+        store.create_job(&job).await.unwrap();
+        let m = JobMessage::new(&job);
+        let (a, b) = tokio::join!(
+            run_page(&store, &queue, &m, NOW + 1, 20),
+            run_page(&store, &queue, &m, NOW + 1, 20)
+        );
+        assert_eq!((a, b), (Action::Ack, Action::Ack));
+        let sent = queue.sent();
+        let mut ids: Vec<&str> = sent
+            .iter()
+            .map(|m| m.id.as_str())
+            .filter(|i| i.starts_with("dlv_"))
+            .collect();
+        let all = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), all, "a delivery enqueued twice");
+        let saved = store.get_job("t", &job.id).await.unwrap().unwrap();
+        assert_eq!(saved.requeued as usize, all);
+    }
+
+    /// The queue refuses the page's messages: the deliveries go back to failed as they were and
+    /// the job message comes back later (the page is done again then).
+    #[tokio::test]
+    async fn a_refused_page_is_put_back_and_retried() {
+        let (store, queue) = (MemoryStore::new(), MemoryQueue::new());
+        failed_deliveries(&store, 5).await;
+        let job = JobRecord::new("t", "ep_1", JobKind::Recover, ALL, NOW);
+        store.create_job(&job).await.unwrap();
+        queue.set_unavailable(true);
+        let action = run_page(&store, &queue, &JobMessage::new(&job), NOW + 1, 100).await;
+        assert!(matches!(action, Action::Transient(_)), "{action:?}");
+        assert!(
+            store
+                .deliveries()
+                .iter()
+                .all(|d| d.status == DeliveryStatus::Failed)
+        );
+        queue.set_unavailable(false);
+        let action = run_page(&store, &queue, &JobMessage::new(&job), NOW + 2, 100).await;
+        assert_eq!(action, Action::Ack);
+        let done = store.get_job("t", &job.id).await.unwrap().unwrap();
+        assert_eq!((done.status, done.requeued), (JobStatus::Done, 5));
+    }
+}
