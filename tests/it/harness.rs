@@ -206,6 +206,7 @@ impl Invoke for InProcess {
 pub struct Stack {
     pub resources: Provisioned,
     pub app: App,
+    pub ingest_config: IngestConfig,
     pub worker: Arc<TestWorker>,
     pub sqs: aws_sdk_sqs::Client,
     poller: Option<tokio::task::JoinHandle<()>>,
@@ -312,7 +313,12 @@ impl StackBuilder {
             &resources.queue_url,
             Duration::from_secs(20),
         );
-        let app = ingest::app(AppState::new(store.clone(), queue.clone(), redrive, config));
+        let app = ingest::app(AppState::new(
+            store.clone(),
+            queue.clone(),
+            redrive,
+            config.clone(),
+        ));
         let worker = Arc::new(Worker::new(
             store,
             queue,
@@ -322,6 +328,7 @@ impl StackBuilder {
         let mut stack = Stack {
             resources,
             app,
+            ingest_config: config,
             worker,
             sqs: aws_sdk_sqs::Client::new(&aws),
             poller: None,
@@ -381,6 +388,61 @@ impl Stack {
             .await
     }
 
+    /// The ingest app over this stack's table with another queue beneath it (fault tests: a
+    /// queue that never answers stands for an ingest killed between its write and its send).
+    pub fn app_with_queue(&self, queue: impl ingest::state::Queue + 'static) -> App {
+        let store = self.worker.store().clone();
+        let redrive = shared::adapters::memory::MemoryQueue::new();
+        ingest::app(AppState::new(
+            store,
+            queue,
+            redrive,
+            self.ingest_config.clone(),
+        ))
+    }
+
+    /// An admin call to `app` (see [`Self::app_with_queue`]).
+    pub async fn admin_to(
+        &self,
+        app: &App,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let raw = body.map(|b| b.to_string());
+        let event = api_event(method, path, "", raw.as_deref(), Some(ADMIN_KEY));
+        let (status, body) = send_to(app, event).await;
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// One reconciler run over this stack's table and queue, as the schedule would start it.
+    pub async fn reconcile(&self, stale_after: Duration) -> reconciler::Report {
+        let now = shared::domain::clock::now_millis();
+        reconciler::sweep(
+            self.worker.store(),
+            self.worker.queue(),
+            now,
+            stale_after,
+            1_000,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Polls GET job until it is no longer running or `timeout` passes; returns the last view.
+    pub async fn wait_job(&self, tenant: &str, id: &str, timeout: Duration) -> Value {
+        let start = std::time::Instant::now();
+        loop {
+            let path = format!("/v1/tenants/{tenant}/jobs/{id}");
+            let (status, body) = self.admin("GET", &path, None).await;
+            assert_eq!(status, 200, "{body}");
+            if body["status"] != "running" || start.elapsed() > timeout {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn call_raw(
         &self,
         method: &str,
@@ -399,25 +461,7 @@ impl Stack {
         body: Option<&str>,
         key: Option<&str>,
     ) -> (u16, Value) {
-        let mut headers = serde_json::Map::new();
-        headers.insert("content-type".into(), "application/json".into());
-        if let Some(k) = key {
-            headers.insert("authorization".into(), format!("Bearer {k}").into());
-        }
-        let event = serde_json::json!({
-            "version": "2.0",
-            "routeKey": "ANY /{proxy+}",
-            "rawPath": path,
-            "rawQueryString": query,
-            "headers": headers,
-            "requestContext": {
-                "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "it"},
-                "requestId": "r", "routeKey": "ANY /{proxy+}", "stage": "$default", "timeEpoch": 0
-            },
-            "body": body,
-            "isBase64Encoded": false
-        });
-        let event: ApiGatewayV2httpRequest = serde_json::from_value(event).unwrap();
+        let event = api_event(method, path, query, body, key);
         let (status, body) = self.send(event).await;
         let value = serde_json::from_str(&body).unwrap_or(Value::Null);
         record_secrets_in(&value);
@@ -427,14 +471,7 @@ impl Stack {
     /// Sends an HTTP API v2 event through lambda_http's request conversion to the router, as
     /// the Lambda runtime does; the status and the body text.
     pub async fn send(&self, event: ApiGatewayV2httpRequest) -> (u16, String) {
-        use tower::ServiceExt;
-        let request = ingest::lambda::into_request(event);
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        let status = response.status().as_u16();
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        (status, String::from_utf8_lossy(&body).into_owned())
+        send_to(&self.app, event).await
     }
 
     pub async fn admin(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
@@ -513,4 +550,45 @@ impl Stack {
         assert_eq!(status, 202, "{v}");
         v
     }
+}
+
+/// A request as API Gateway's HTTP API v2 event.
+fn api_event(
+    method: &str,
+    path: &str,
+    query: &str,
+    body: Option<&str>,
+    key: Option<&str>,
+) -> ApiGatewayV2httpRequest {
+    let mut headers = serde_json::Map::new();
+    headers.insert("content-type".into(), "application/json".into());
+    if let Some(k) = key {
+        headers.insert("authorization".into(), format!("Bearer {k}").into());
+    }
+    let event = serde_json::json!({
+        "version": "2.0",
+        "routeKey": "ANY /{proxy+}",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "it"},
+            "requestId": "r", "routeKey": "ANY /{proxy+}", "stage": "$default", "timeEpoch": 0
+        },
+        "body": body,
+        "isBase64Encoded": false
+    });
+    serde_json::from_value(event).unwrap()
+}
+
+/// Sends an event to `app` through lambda_http's request conversion.
+async fn send_to(app: &App, event: ApiGatewayV2httpRequest) -> (u16, String) {
+    use tower::ServiceExt;
+    let request = ingest::lambda::into_request(event);
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
 }

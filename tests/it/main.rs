@@ -8,6 +8,7 @@
 mod api;
 mod contract;
 mod delivery_path;
+mod fault_cases;
 mod faults;
 mod hardening;
 mod harness;

@@ -14,6 +14,7 @@ pub mod batch;
 pub mod config;
 pub mod effects;
 pub mod gate;
+pub mod jobs;
 pub mod lease;
 pub mod ops;
 pub mod prepare;

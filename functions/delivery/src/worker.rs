@@ -15,11 +15,12 @@ use mini_moka::sync::Cache;
 use tracing::info;
 
 use shared::domain::clock::{EpochMillis, now_millis};
+use shared::domain::job::JobMessage;
 use shared::domain::model::{DeliveryMessage, DeliveryRecord, Endpoint, Tenant};
 use shared::domain::own_hosts::OwnHosts;
 use shared::ports::{
-    AttemptLog, DeliveryControl, DeliveryRead, EndpointHealth, EndpointRead, Enqueue, EventWrite,
-    Sender, TenantRead, TenantWrite, Visibility,
+    AttemptLog, DeliveryControl, DeliveryRead, EndpointHealth, EndpointRead, Enqueue, EventRead,
+    EventWrite, JobStore, Sender, TenantRead, TenantWrite, Visibility,
 };
 
 use crate::action::Action;
@@ -38,6 +39,8 @@ pub trait WorkerStore:
     + TenantRead
     + TenantWrite
     + EventWrite
+    + EventRead
+    + JobStore
 {
 }
 
@@ -50,6 +53,8 @@ impl<T> WorkerStore for T where
         + TenantRead
         + TenantWrite
         + EventWrite
+        + EventRead
+        + JobStore
 {
 }
 
@@ -134,6 +139,12 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
 
     /// Decides and performs one record's work.
     pub async fn process(&self, record: &SqsMessage, deadline: EpochMillis) -> Action {
+        // A job message: one page of a job (recover, resume), not a delivery.
+        if let Some(job) = record.body.as_deref().and_then(JobMessage::parse) {
+            let (store, queue) = (&self.store, &self.queue);
+            return crate::jobs::run_page(store, queue, &job, now_millis(), crate::jobs::JOB_PAGE)
+                .await;
+        }
         match self.stages(record, deadline).await {
             Ok(action) | Err(action) => action,
         }

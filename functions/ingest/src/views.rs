@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use shared::domain::attempt::Outcome;
 use shared::domain::clock::rfc3339;
 use shared::domain::fanout::FanOut;
+use shared::domain::job::{JobKind, JobRecord, JobStatus};
 use shared::domain::model::{
     AttemptRecord, DeliveryRecord, DeliveryStatus, Endpoint, EventRecord, Tenant,
 };
@@ -242,9 +243,38 @@ pub struct RetryQueued {
     pub queued: bool,
 }
 
+/// Long work accepted by the API, carried out behind the answer (API.md's Job).
 #[derive(Serialize, ToSchema)]
-pub struct Requeued {
-    pub requeued: usize,
+pub struct JobView {
+    /// `job_...`
+    pub id: String,
+    pub kind: JobKind,
+    pub status: JobStatus,
+    /// Deliveries read so far.
+    pub done: u64,
+    /// How many there are in all, when known (these jobs read page by page: null).
+    #[schema(nullable = true, value_type = Option<u64>)]
+    pub total: Option<u64>,
+    /// Deliveries put back on their schedule; final once `status` is `done`.
+    #[schema(nullable = true, value_type = Option<u64>)]
+    pub requeued: Option<u64>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl JobView {
+    pub fn new(job: &JobRecord) -> Self {
+        Self {
+            id: job.id.clone(),
+            kind: job.kind,
+            status: job.status,
+            done: job.done,
+            total: None,
+            requeued: Some(job.requeued),
+            created_at: rfc3339(job.created_at),
+            updated_at: rfc3339(job.updated_at),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]

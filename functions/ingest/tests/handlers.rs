@@ -711,3 +711,71 @@ async fn requests_sent_by_our_deliveries_are_refused_on_every_route() {
     let (s, _) = api.admin("GET", "/v1/tenants/other", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "no tenant was created");
 }
+
+/// Recover is long work: it answers 202 with a Job (API.md's shape) at once, leaves the work to
+/// a job message, and the job is readable by its own tenant only.
+#[tokio::test]
+async fn recover_answers_a_job_its_tenant_alone_can_read() {
+    let api = Api::new();
+    let acme = api.tenant_with_key("acme").await;
+    let beta = api.tenant_with_key("beta").await;
+    let (_, ep) = api
+        .admin(
+            "POST",
+            "/v1/tenants/acme/endpoints",
+            Some(json!({"url": "https://example.com/hook", "event_types": ["*"]})),
+        )
+        .await;
+    let ep = ep["id"].as_str().unwrap().to_owned();
+    api.queue.set_rejecting(true);
+    let event = json!({"event_type": "a", "payload": {}}).to_string();
+    let (s, _) = api
+        .call("POST", "/v1/tenants/acme/events", Some(&event), Some(&acme))
+        .await;
+    assert_eq!(s.as_u16(), 503);
+    api.queue.set_rejecting(false);
+    let sent_before = api.queue.sent().len();
+    let since = shared::domain::clock::now_millis() - 3_600_000;
+    let body = json!({"since": shared::domain::clock::rfc3339(since)});
+    let path = format!("/v1/tenants/acme/endpoints/{ep}/recover");
+    let (s, job) = api
+        .call("POST", &path, Some(&body.to_string()), Some(&acme))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    let id = job["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("job_"), "{job}");
+    assert_eq!(job["kind"], "recover");
+    assert_eq!(job["status"], "running");
+    assert_eq!(
+        (job["done"].clone(), job["total"].clone()),
+        (json!(0), Value::Null)
+    );
+    for field in ["requeued", "created_at", "updated_at"] {
+        assert!(job.get(field).is_some(), "{field} missing: {job}");
+    }
+    // Nothing was requeued inside the request: one job message went to the queue.
+    let sent = api.queue.sent();
+    assert_eq!(sent.len(), sent_before + 1);
+    assert!(shared::domain::job::JobMessage::parse(&sent[sent_before].body).is_some());
+    assert_eq!(api.store.deliveries()[0].status, DeliveryStatus::Failed);
+    let job_path = format!("/v1/tenants/acme/jobs/{id}");
+    let (s, read) = api.call("GET", &job_path, None, Some(&acme)).await;
+    assert_eq!((s, read), (StatusCode::OK, job.clone()));
+    let (s, _) = api.call("GET", &job_path, None, Some(ADMIN)).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = api.call("GET", &job_path, None, Some(&beta)).await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "not_found"));
+    let (s, v) = api
+        .call(
+            "GET",
+            &format!("/v1/tenants/beta/jobs/{id}"),
+            None,
+            Some(&beta),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "not_found"));
+    let (s, _) = api
+        .call("GET", "/v1/tenants/acme/jobs/job_nope", None, Some(&acme))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}

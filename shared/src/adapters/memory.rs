@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 
 use crate::domain::clock::EpochMillis;
+use crate::domain::job::{JobRecord, JobStatus};
 use crate::domain::model::{
     ApiKeyRecord, AttemptRecord, DeliveryRecord, DeliveryStatus, Endpoint, EventRecord,
     IdempotencyRecord, Tenant,
@@ -35,6 +36,9 @@ struct State {
     events: HashMap<Key2, EventRecord>,
     deliveries: BTreeMap<Key2, DeliveryRecord>,
     attempts: BTreeMap<(String, String, u32), AttemptRecord>,
+    jobs: HashMap<Key2, JobRecord>,
+    /// The reconcile index: pending deliveries' marks.
+    marks: BTreeMap<Key2, EpochMillis>,
 }
 
 /// Every storage role, in memory.
@@ -395,6 +399,11 @@ impl EventWrite for MemoryStore {
                 .insert(k(&event.tenant_id, &event.id), event.clone());
             for d in deliveries {
                 s.deliveries.insert(k(&d.tenant_id, &d.id), d.clone());
+                if d.status == DeliveryStatus::Pending {
+                    s.marks.insert(k(&d.tenant_id, &d.id), d.updated_at);
+                } else {
+                    s.marks.remove(&k(&d.tenant_id, &d.id));
+                }
             }
             Ok(())
         })
@@ -493,6 +502,30 @@ impl DeliveryRead for MemoryStore {
                 last_read = Some(d.id.clone());
             }
             Ok(DeliveryPage::cut(found, limit, None))
+        })
+    }
+
+    async fn window_page(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        (since, until): (EpochMillis, EpochMillis),
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<DeliveryPage, StoreError> {
+        let (lo, hi) = crate::domain::ids::delivery_id_bounds(since, until);
+        self.with("window_page", |s| {
+            let mut left = of_endpoint(s, tenant_id, endpoint_id)
+                .filter(|d| d.id >= lo && d.id <= hi)
+                .filter(|d| after.is_none_or(|a| d.id.as_str() > a));
+            let deliveries: Vec<DeliveryRecord> =
+                left.by_ref().take(limit.max(1)).cloned().collect();
+            let more = left.next().is_some();
+            let next_after = deliveries.last().map(|d| d.id.clone()).filter(|_| more);
+            Ok(DeliveryPage {
+                deliveries,
+                next_after,
+            })
         })
     }
 
@@ -611,6 +644,9 @@ fn advance(
     d.last_error = update.last_error.clone();
     d.lease_until = None;
     d.lease_owner = None;
+    if d.status != DeliveryStatus::Pending {
+        s.marks.remove(&k(tenant_id, &attempt.delivery_id));
+    }
     Ok(())
 }
 
@@ -624,6 +660,7 @@ impl DeliveryControl for MemoryStore {
         self.with("restart_delivery", |s| {
             match s.deliveries.get_mut(&k(&delivery.tenant_id, &delivery.id)) {
                 Some(d) if d.status == DeliveryStatus::Failed => {
+                    s.marks.insert(k(&delivery.tenant_id, &delivery.id), now);
                     d.status = DeliveryStatus::Pending;
                     d.retry_base = d.attempt_count;
                     d.updated_at = now;
@@ -648,12 +685,97 @@ impl DeliveryControl for MemoryStore {
         self.with("fail_delivery", |s| {
             match s.deliveries.get_mut(&k(tenant_id, delivery_id)) {
                 Some(d) if d.status == DeliveryStatus::Pending => {
+                    s.marks.remove(&k(tenant_id, delivery_id));
                     d.status = DeliveryStatus::Failed;
                     d.last_error = Some(reason.to_owned());
                     d.updated_at = now;
                     d.next_attempt_at = None;
                     d.lease_until = None;
                     d.lease_owner = None;
+                    Ok(())
+                }
+                _ => conflict(),
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl JobStore for MemoryStore {
+    async fn create_job(&self, job: &JobRecord) -> Result<(), StoreError> {
+        self.with("create_job", |s| {
+            let key = k(&job.tenant_id, &job.id);
+            if s.jobs.contains_key(&key) {
+                return conflict();
+            }
+            s.jobs.insert(key, job.clone());
+            Ok(())
+        })
+    }
+
+    async fn get_job(
+        &self,
+        tenant_id: &str,
+        job_id: &str,
+    ) -> Result<Option<JobRecord>, StoreError> {
+        self.with("get_job", |s| {
+            Ok(s.jobs.get(&k(tenant_id, job_id)).cloned())
+        })
+    }
+
+    async fn save_job(&self, job: &JobRecord, expected_done: u64) -> Result<(), StoreError> {
+        self.with("save_job", |s| {
+            match s.jobs.get_mut(&k(&job.tenant_id, &job.id)) {
+                Some(j) if j.status == JobStatus::Running && j.done == expected_done => {
+                    *j = job.clone();
+                    Ok(())
+                }
+                _ => conflict(),
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl Reconcile for MemoryStore {
+    async fn stale_candidates(
+        &self,
+        before: EpochMillis,
+        limit: usize,
+    ) -> Result<Vec<StaleCandidate>, StoreError> {
+        self.with("stale_candidates", |s| {
+            let mut found: Vec<StaleCandidate> = s
+                .marks
+                .iter()
+                .filter(|(_, mark)| **mark < before)
+                .map(|((t, d), mark)| StaleCandidate {
+                    tenant_id: t.clone(),
+                    delivery_id: d.clone(),
+                    mark: *mark,
+                })
+                .collect();
+            found.sort_by_key(|c| c.mark);
+            found.truncate(limit);
+            Ok(found)
+        })
+    }
+
+    async fn move_mark(
+        &self,
+        tenant_id: &str,
+        delivery_id: &str,
+        from: EpochMillis,
+        to: EpochMillis,
+    ) -> Result<(), StoreError> {
+        self.with("move_mark", |s| {
+            let key = k(tenant_id, delivery_id);
+            let pending = s
+                .deliveries
+                .get(&key)
+                .is_some_and(|d| d.status == DeliveryStatus::Pending);
+            match s.marks.get_mut(&key) {
+                Some(mark) if pending && *mark == from => {
+                    *mark = to;
                     Ok(())
                 }
                 _ => conflict(),

@@ -56,6 +56,12 @@ impl SecretSealer {
         Self::with_key_lifetime(vault, DEFAULT_KEY_LIFETIME)
     }
 
+    /// A sealer for a function that never reads or writes a secret (the reconciler): it holds
+    /// no key and refuses every seal and open, so such a function needs no KMS permission.
+    pub fn without_keys() -> Self {
+        Self::new(Arc::new(NoKeys))
+    }
+
     /// A sealer whose data keys are used (and kept unwrapped) for `lifetime`.
     pub fn with_key_lifetime(vault: Arc<dyn KeyVault>, lifetime: Duration) -> Self {
         Self {
@@ -132,6 +138,31 @@ impl SecretSealer {
         String::from_utf8(plain)
             .map(Secret::from_string)
             .map_err(|_| SealError::NotText)
+    }
+}
+
+/// The key vault of a function that handles no secrets: every call is refused.
+struct NoKeys;
+
+#[async_trait::async_trait]
+impl KeyVault for NoKeys {
+    async fn generate_data_key(
+        &self,
+        _: &crate::domain::envelope::EncryptionContext,
+    ) -> Result<crate::ports::key_vault::DataKey, crate::ports::key_vault::VaultError> {
+        Err(crate::ports::key_vault::VaultError::Refused(
+            "this function handles no secrets".into(),
+        ))
+    }
+
+    async fn decrypt_data_key(
+        &self,
+        _: &[u8],
+        _: &crate::domain::envelope::EncryptionContext,
+    ) -> Result<crate::ports::key_vault::PlainKey, crate::ports::key_vault::VaultError> {
+        Err(crate::ports::key_vault::VaultError::Refused(
+            "this function handles no secrets".into(),
+        ))
     }
 }
 

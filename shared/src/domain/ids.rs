@@ -1,4 +1,4 @@
-//! Prefixed, sortable identifiers (`evt_`, `dlv_`, `ep_`, `att_`, `key_`) with ULID bodies.
+//! Prefixed, sortable identifiers (`evt_`, `dlv_`, `ep_`, `att_`, `key_`, `job_`) with ULID bodies.
 
 /// The kinds of id the API hands out; the prefix tells a reader what an id names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -8,6 +8,7 @@ pub enum IdKind {
     Endpoint,
     Attempt,
     ApiKey,
+    Job,
 }
 
 impl IdKind {
@@ -18,6 +19,7 @@ impl IdKind {
             IdKind::Endpoint => "ep_",
             IdKind::Attempt => "att_",
             IdKind::ApiKey => "key_",
+            IdKind::Job => "job_",
         }
     }
 
@@ -77,6 +79,7 @@ mod tests {
             IdKind::Endpoint,
             IdKind::Attempt,
             IdKind::ApiKey,
+            IdKind::Job,
         ] {
             let id = kind.generate();
             assert!(id.starts_with(kind.prefix()), "{id}");

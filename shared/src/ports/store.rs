@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 
 use crate::domain::clock::EpochMillis;
+use crate::domain::job::JobRecord;
 use crate::domain::model::{
     ApiKeyRecord, AttemptRecord, DeliveryRecord, DeliveryStatus, Endpoint, EventRecord,
     IdempotencyRecord, Tenant,
@@ -233,6 +234,17 @@ pub trait DeliveryRead: Send + Sync {
         limit: usize,
         after: Option<&str>,
     ) -> Result<DeliveryPage, StoreError>;
+    /// One page of an endpoint's deliveries created from `since` to `until` (epoch ms,
+    /// inclusive), oldest first, after delivery `after` (exclusive) when given: at most `limit`
+    /// read, whatever their status; `next_after` is set while more may follow.
+    async fn window_page(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        (since, until): (EpochMillis, EpochMillis),
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<DeliveryPage, StoreError>;
     /// An endpoint's failed deliveries created from `since` to `until` (epoch ms, inclusive).
     async fn failed_deliveries_between(
         &self,
@@ -304,6 +316,51 @@ pub trait DeliveryControl: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// Jobs (long work behind a 202): the item holding a job's progress.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Writes a new job (Conflict if one with its id exists).
+    async fn create_job(&self, job: &JobRecord) -> Result<(), StoreError>;
+    /// A job of a tenant (strongly consistent).
+    async fn get_job(&self, tenant_id: &str, job_id: &str)
+    -> Result<Option<JobRecord>, StoreError>;
+    /// Saves a job's progress if it is still running with `expected_done` deliveries read
+    /// (else Conflict: another copy of the job message saved this page first).
+    async fn save_job(&self, job: &JobRecord, expected_done: u64) -> Result<(), StoreError>;
+}
+
+/// A pending delivery named by the reconcile index, with its mark (see
+/// [`crate::domain::reconcile`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleCandidate {
+    pub tenant_id: String,
+    pub delivery_id: String,
+    pub mark: EpochMillis,
+}
+
+/// The reconciler's view: pending deliveries by their reconcile mark. Every delivery written
+/// pending gets a mark; it is dropped when the delivery becomes delivered or failed, so the
+/// index holds pending deliveries only and is read without a scan.
+#[async_trait]
+pub trait Reconcile: Send + Sync {
+    /// Pending deliveries whose mark is before `before`, oldest marks first per shard, at most
+    /// `limit` in all (eventually consistent: the caller reads each delivery again).
+    async fn stale_candidates(
+        &self,
+        before: EpochMillis,
+        limit: usize,
+    ) -> Result<Vec<StaleCandidate>, StoreError>;
+    /// Moves a pending delivery's mark from `from` to `to` (Conflict if it is not pending or
+    /// its mark is not `from` any more: another reconciler moved it first).
+    async fn move_mark(
+        &self,
+        tenant_id: &str,
+        delivery_id: &str,
+        from: EpochMillis,
+        to: EpochMillis,
+    ) -> Result<(), StoreError>;
+}
+
 /// A cheap call proving a dependency is reachable (the health route).
 #[async_trait]
 pub trait Ping: Send + Sync {
@@ -325,6 +382,8 @@ pub trait Store:
     + DeliveryRead
     + AttemptLog
     + DeliveryControl
+    + JobStore
+    + Reconcile
     + Ping
 {
 }
@@ -342,6 +401,8 @@ impl<T> Store for T where
         + DeliveryRead
         + AttemptLog
         + DeliveryControl
+        + JobStore
+        + Reconcile
         + Ping
 {
 }

@@ -1,5 +1,5 @@
 //! `devstack poller`: the local SQS event source mapping for the delivery function served by
-//! `cargo lambda watch`.
+//! `cargo lambda watch`; `devstack every`: the local EventBridge schedule (the reconciler).
 
 use clap::{Parser, Subcommand};
 use devstack::poller::{HttpInvoker, Poller, PollerConfig};
@@ -26,6 +26,15 @@ enum Command {
         batch_size: i32,
         #[arg(long, default_value_t = 1)]
         wait_seconds: i32,
+    },
+    /// Invoke a function on a timer, as an EventBridge schedule does.
+    Every {
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        #[arg(long, default_value = "http://127.0.0.1:9000")]
+        invoke_url: String,
+        #[arg(long, default_value = "reconciler")]
+        function: String,
     },
 }
 
@@ -60,6 +69,15 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             tracing::info!("polling; invoking {function} at {invoke_url}");
             poller.run().await;
+        }
+        Command::Every {
+            seconds,
+            invoke_url,
+            function,
+        } => {
+            tracing::info!("invoking {function} at {invoke_url} every {seconds} s");
+            let period = std::time::Duration::from_secs(seconds.max(1));
+            devstack::schedule::every(&invoke_url, &function, period).await?;
         }
     }
     Ok(())

@@ -1,8 +1,8 @@
 //! The delivery log and replay: `GET .../deliveries/{delivery_id}` (with every attempt),
 //! `GET .../endpoints/{endpoint_id}/deliveries` (newest first, filtered, cursor-paginated),
 //! `POST .../deliveries/{delivery_id}/retry` (one manual attempt now) and
-//! `POST .../endpoints/{endpoint_id}/recover` (failed deliveries of a window through their
-//! schedule again).
+//! `POST .../endpoints/{endpoint_id}/recover` (a job putting failed deliveries of a window
+//! through their schedule again; 202 with the job).
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -20,7 +20,7 @@ use crate::extract::{JsonBody, ResourceId};
 use crate::service::delivery_log::{self, ListQuery};
 use crate::service::requeue::{self, Recover, Window};
 use crate::state::AppState;
-use crate::views::{DeliveryList, DeliveryView, Requeued, RetryQueued};
+use crate::views::{DeliveryList, DeliveryView, JobView, RetryQueued};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -52,17 +52,17 @@ async fn list_deliveries(
 
 #[utoipa::path(post, path = "/v1/tenants/{tenant_id}/endpoints/{endpoint_id}/recover", request_body = Recover,
     params(("tenant_id" = String, Path), ("endpoint_id" = String, Path)),
-    responses((status = 202, body = Requeued), Errors))]
+    responses((status = 202, body = JobView, description = "The job; poll GET .../jobs/{job_id}"), Errors))]
 async fn recover(
     State(state): State<AppState>,
     TenantAccess { tenant_id }: TenantAccess,
     ResourceId(endpoint_id): ResourceId,
     JsonBody(body): JsonBody<Recover>,
-) -> Result<(StatusCode, Json<Requeued>), ApiError> {
+) -> Result<(StatusCode, Json<JobView>), ApiError> {
     let window = Window::parse(&body, now_millis())?;
     let (store, queue) = (&*state.store, &*state.queue);
-    let requeued = requeue::recover(store, queue, &tenant_id, &endpoint_id, window).await?;
-    Ok((StatusCode::ACCEPTED, Json(Requeued { requeued })))
+    let job = requeue::recover(store, queue, &tenant_id, &endpoint_id, window).await?;
+    Ok((StatusCode::ACCEPTED, Json(JobView::new(&job))))
 }
 
 #[utoipa::path(get, path = "/v1/tenants/{tenant_id}/deliveries/{delivery_id}",

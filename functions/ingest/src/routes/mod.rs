@@ -9,6 +9,7 @@ pub mod deliveries;
 pub mod endpoints;
 pub mod events;
 pub mod health;
+pub mod jobs;
 pub mod openapi;
 pub mod tenants;
 
@@ -27,6 +28,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(api_keys::router())
         .merge(endpoints::router())
         .merge(deliveries::router())
+        .merge(jobs::router())
         .merge(events::router())
         .merge(admin::router())
 }

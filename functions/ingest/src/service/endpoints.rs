@@ -13,10 +13,7 @@ use shared::domain::model::{Endpoint, PreviousSecret, Tenant};
 use shared::domain::secret::Secret;
 use shared::domain::settings::{DeliverySettings, RetryOn, SettingsPatch, SignatureScheme};
 use shared::domain::url_rules::{check_receiver_url, refuse_own_host};
-use shared::ports::{
-    DeliveryControl, DeliveryRead, EndpointRead, EndpointWrite, Enqueue, EventRead, StoreError,
-    TenantRead,
-};
+use shared::ports::{EndpointRead, EndpointWrite, Enqueue, JobStore, StoreError, TenantRead};
 
 use crate::config::IngestConfig;
 use crate::error::ApiError;
@@ -137,8 +134,7 @@ pub async fn patch<S, Q>(
     req: PatchEndpoint,
 ) -> Result<Endpoint, ApiError>
 where
-    S: TenantRead + EndpointRead + EndpointWrite + DeliveryRead + DeliveryControl + EventRead,
-    S: ?Sized,
+    S: TenantRead + EndpointRead + EndpointWrite + JobStore + ?Sized,
     Q: Enqueue + ?Sized,
 {
     let tenant = super::tenants::load(store, tenant_id).await?;
@@ -151,8 +147,8 @@ where
     save(store, &endpoint, existing.updated_at).await?;
     if re_enabled {
         let since = existing.disabled_at.unwrap_or(existing.updated_at);
-        let resumed = super::requeue::resume_disabled(store, queue, &endpoint, since).await?;
-        tracing::info!(endpoint_id = %endpoint.id, resumed, "endpoint re-enabled");
+        let job = super::requeue::resume_disabled(store, queue, &endpoint, since).await?;
+        tracing::info!(endpoint_id = %endpoint.id, job_id = %job.id, "endpoint re-enabled");
     }
     Ok(endpoint)
 }

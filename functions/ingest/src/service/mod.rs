@@ -7,6 +7,7 @@ pub mod delivery_log;
 pub mod endpoints;
 pub mod idempotency;
 pub mod intake;
+pub mod jobs;
 pub mod requeue;
 pub mod resume;
 pub mod tenants;

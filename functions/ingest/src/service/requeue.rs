@@ -1,15 +1,15 @@
 //! Sending stored deliveries again: one manual attempt now (`retry`), a window of failed ones
 //! through their schedule again (`recover`), and, when an endpoint is enabled again, what its
-//! disabling ended (`resume_disabled`). Messages come from the fan-out planner.
+//! disabling ended (`resume_disabled`). The last two are jobs: the request writes the job and
+//! its first message and answers 202; the delivery function runs it a page per message.
 
 use serde::Deserialize;
 
 use shared::domain::clock::{EpochMillis, now_millis, parse_rfc3339};
 use shared::domain::fanout::requeue_message;
-use shared::domain::model::{DeliveryRecord, ENDPOINT_DISABLED, Endpoint, EventRecord};
-use shared::ports::{
-    DeliveryControl, DeliveryRead, EndpointRead, Enqueue, EventRead, QueueError, StoreError,
-};
+use shared::domain::job::{JobKind, JobMessage, JobRecord, JobStatus};
+use shared::domain::model::{DeliveryRecord, Endpoint, EventRecord};
+use shared::ports::{EndpointRead, Enqueue, EventRead, JobStore, QueueError};
 
 use crate::error::ApiError;
 
@@ -69,100 +69,82 @@ pub async fn retry<S: EventRead + ?Sized, Q: Enqueue + ?Sized>(
     queue.send(&[message]).await.map_err(enqueue_error)
 }
 
-/// Every failed delivery of an endpoint in `window` through its schedule again; how many.
+/// Every failed delivery of an endpoint in `window` through its schedule again: a job, run
+/// page by page by the delivery function behind the answer (see `delivery::jobs`).
 pub async fn recover<S, Q>(
     store: &S,
     queue: &Q,
     tenant_id: &str,
     endpoint_id: &str,
     window: Window,
-) -> Result<usize, ApiError>
+) -> Result<JobRecord, ApiError>
 where
-    S: EndpointRead + DeliveryRead + DeliveryControl + EventRead + ?Sized,
+    S: EndpointRead + JobStore + ?Sized,
     Q: Enqueue + ?Sized,
 {
     super::endpoints::load(store, tenant_id, endpoint_id).await?;
-    let failed = store
-        .failed_deliveries_between(tenant_id, endpoint_id, window.since, window.until)
-        .await?;
-    let now = now_millis();
-    let mut requeued = 0;
-    for delivery in &failed {
-        if requeue(store, queue, delivery, now).await? {
-            requeued += 1;
-        }
-    }
-    tracing::info!(endpoint_id, requeued, "failed deliveries recovered");
-    Ok(requeued)
+    let job = JobRecord::new(
+        tenant_id,
+        endpoint_id,
+        JobKind::Recover,
+        (window.since, window.until),
+        now_millis(),
+    );
+    start(store, queue, job).await
 }
 
 /// After an endpoint is enabled again: the deliveries that ended because it was disabled (since
-/// `since`, at most the queue's retention back) go through their schedule again.
+/// `since`, at most the queue's retention back) go through their schedule again, as a job.
 pub async fn resume_disabled<S, Q>(
     store: &S,
     queue: &Q,
     endpoint: &Endpoint,
     since: EpochMillis,
-) -> Result<usize, ApiError>
+) -> Result<JobRecord, ApiError>
 where
-    S: DeliveryRead + DeliveryControl + EventRead + ?Sized,
+    S: JobStore + ?Sized,
     Q: Enqueue + ?Sized,
 {
     let now = now_millis();
     let since = since.max(now - MAX_RECOVER_WINDOW_MS);
-    let parked = store
-        .failed_deliveries_between(
-            &endpoint.tenant_id,
-            &endpoint.id,
-            since - MAX_RECOVER_WINDOW_MS,
-            now,
-        )
-        .await?;
-    let mut resumed = 0;
-    for delivery in parked
-        .iter()
-        .filter(|d| d.last_error.as_deref() == Some(ENDPOINT_DISABLED) && d.updated_at >= since)
-    {
-        if requeue(store, queue, delivery, now).await? {
-            resumed += 1;
-        }
-    }
-    Ok(resumed)
+    // Deliveries created up to the retention before the disabling may have been ended by it.
+    let window = (since - MAX_RECOVER_WINDOW_MS, now);
+    let mut job = JobRecord::new(
+        &endpoint.tenant_id,
+        &endpoint.id,
+        JobKind::Resume,
+        window,
+        now,
+    );
+    job.disabled_since = Some(since);
+    start(store, queue, job).await
 }
 
-/// Restarts a failed delivery's schedule and enqueues it; false when it changed meanwhile.
-async fn requeue<S, Q>(
-    store: &S,
-    queue: &Q,
-    delivery: &DeliveryRecord,
-    now: EpochMillis,
-) -> Result<bool, ApiError>
+/// Writes a job and sends its first message. If the queue refuses the message the job is
+/// recorded failed (nothing runs it) and the caller gets a 503.
+async fn start<S, Q>(store: &S, queue: &Q, job: JobRecord) -> Result<JobRecord, ApiError>
 where
-    S: DeliveryControl + EventRead + ?Sized,
+    S: JobStore + ?Sized,
     Q: Enqueue + ?Sized,
 {
-    match store.restart_delivery(delivery, now).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => return Ok(false),
-        Err(e) => return Err(e.into()),
-    }
-    let event = event_of(store, delivery).await?;
-    let message = requeue_message(delivery, &event, false)?;
+    store.create_job(&job).await?;
+    let message = JobMessage::new(&job)
+        .outgoing()
+        .map_err(|_| ApiError::Internal("The job message could not be encoded."))?;
     if let Err(e) = queue.send(&[message]).await {
-        // Put it back as it was, so the log does not show a pending delivery with no message.
-        let reason = delivery
-            .last_error
-            .as_deref()
-            .unwrap_or("could not be enqueued");
-        if let Err(e) = store
-            .fail_delivery(&delivery.tenant_id, &delivery.id, reason, now)
-            .await
-        {
-            tracing::error!(delivery_id = %delivery.id, error = %e, "could not put a delivery back to failed");
+        let failed = JobRecord {
+            status: JobStatus::Failed,
+            error: Some("could not be enqueued".into()),
+            updated_at: now_millis(),
+            ..job.clone()
+        };
+        if let Err(e) = store.save_job(&failed, job.done).await {
+            tracing::error!(job_id = %job.id, error = %e, "could not record a job failed");
         }
         return Err(enqueue_error(e));
     }
-    Ok(true)
+    tracing::info!(job_id = %job.id, kind = ?job.kind, endpoint_id = %job.endpoint_id, "job started");
+    Ok(job)
 }
 
 /// The event a delivery belongs to (its payload goes into the message).

@@ -14,12 +14,14 @@ mod attempts;
 mod deliveries;
 mod events;
 pub mod fixtures;
+mod jobs;
 mod tenants;
 
 pub use access::*;
 pub use attempts::*;
 pub use deliveries::*;
 pub use events::*;
+pub use jobs::*;
 pub use tenants::*;
 
 use crate::ports::store::{Ping, Store};
@@ -48,6 +50,9 @@ pub async fn run_all<S: Store + ?Sized>(store: &S) {
     failed_deliveries_between_includes_both_bounds(store).await;
     fail_delivery_only_pending(store).await;
     restart_delivery_only_failed(store).await;
+    jobs_create_get_and_save_conditionally(store).await;
+    window_pages_oldest_first_every_status(store).await;
+    reconcile_index_holds_pending_deliveries_only(store).await;
     ping_answers(store).await;
 }
 
@@ -84,6 +89,9 @@ mod memory_store {
         failed_deliveries_between_includes_both_bounds,
         fail_delivery_only_pending,
         restart_delivery_only_failed,
+        jobs_create_get_and_save_conditionally,
+        window_pages_oldest_first_every_status,
+        reconcile_index_holds_pending_deliveries_only,
         ping_answers,
     );
 

@@ -93,6 +93,10 @@ impl AttemptLog for DynamoStore {
             set.push("retry_base = if_not_exists(retry_base, :zero) + :one");
         }
         let mut remove = vec!["lease_until", "lease_owner"];
+        if update.status != DeliveryStatus::Pending {
+            // Final: off the reconcile index (the one index write a delivery's end costs).
+            remove.extend([keys::RECONCILE_PK, keys::RECONCILE_SK]);
+        }
         let mut upd = self
             .client
             .update_item()

@@ -8,7 +8,7 @@ use crate::domain::ids::delivery_id_bounds;
 use crate::domain::model::{AttemptRecord, DeliveryRecord, DeliveryStatus};
 use crate::ports::store::{DeliveryControl, DeliveryPage, DeliveryRead, StoreError};
 
-use super::item::{n, s};
+use super::item::{from_item, n, s};
 use super::query::{Pages, query_pages, query_window};
 use super::{DynamoStore, keys, map_err};
 
@@ -81,6 +81,49 @@ impl DeliveryRead for DynamoStore {
         Ok(DeliveryPage::cut(read.records, limit, stopped_at))
     }
 
+    async fn window_page(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        (since, until): (EpochMillis, EpochMillis),
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<DeliveryPage, StoreError> {
+        let (lo, hi) = delivery_id_bounds(since, until);
+        // `after` itself is read again (BETWEEN is inclusive) and dropped.
+        let lo = after.map_or(lo.clone(), |a| a.max(lo.as_str()).to_owned());
+        let extra = usize::from(after.is_some());
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI_ENDPOINT)
+            .key_condition_expression("gsi2pk = :pk AND gsi2sk BETWEEN :lo AND :hi")
+            .expression_attribute_values(
+                ":pk",
+                s(keys::endpoint_deliveries_pk(tenant_id, endpoint_id)),
+            )
+            .expression_attribute_values(":lo", s(lo))
+            .expression_attribute_values(":hi", s(hi))
+            .limit(i32::try_from(limit.max(1) + extra).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(map_err)?;
+        let mut deliveries = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            let d: DeliveryRecord = from_item(item)?;
+            if Some(d.id.as_str()) != after {
+                deliveries.push(d);
+            }
+        }
+        let more = out.last_evaluated_key.is_some_and(|k| !k.is_empty());
+        let next_after = deliveries.last().map(|d| d.id.clone()).filter(|_| more);
+        Ok(DeliveryPage {
+            deliveries,
+            next_after,
+        })
+    }
+
     async fn failed_deliveries_between(
         &self,
         tenant_id: &str,
@@ -122,11 +165,19 @@ impl DeliveryControl for DynamoStore {
                 keys::delivery(&delivery.tenant_id, &delivery.id).item(),
             ))
             .update_expression(
-                "SET #status = :pending, retry_base = attempt_count, updated_at = :now \
+                "SET #status = :pending, retry_base = attempt_count, updated_at = :now, \
+                 #rpk = :rpk, #rsk = :rsk \
                  REMOVE next_attempt_at, last_error, lease_until, lease_owner",
             )
             .condition_expression("#status = :failed")
             .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#rpk", keys::RECONCILE_PK)
+            .expression_attribute_names("#rsk", keys::RECONCILE_SK)
+            .expression_attribute_values(
+                ":rpk",
+                s(keys::reconcile_pk(keys::reconcile_shard_of(&delivery.id))),
+            )
+            .expression_attribute_values(":rsk", s(keys::reconcile_sk(now)))
             .expression_attribute_values(":pending", s(DeliveryStatus::Pending.as_str()))
             .expression_attribute_values(":failed", s(DeliveryStatus::Failed.as_str()))
             .expression_attribute_values(":now", n(now))
@@ -149,10 +200,12 @@ impl DeliveryControl for DynamoStore {
             .set_key(Some(keys::delivery(tenant_id, delivery_id).item()))
             .update_expression(
                 "SET #status = :failed, last_error = :reason, updated_at = :now \
-                 REMOVE next_attempt_at, lease_until, lease_owner",
+                 REMOVE next_attempt_at, lease_until, lease_owner, #rpk, #rsk",
             )
             .condition_expression("#status = :pending")
             .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#rpk", keys::RECONCILE_PK)
+            .expression_attribute_names("#rsk", keys::RECONCILE_SK)
             .expression_attribute_values(":failed", s(DeliveryStatus::Failed.as_str()))
             .expression_attribute_values(":pending", s(DeliveryStatus::Pending.as_str()))
             .expression_attribute_values(":reason", s(reason))

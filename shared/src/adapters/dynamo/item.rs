@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::domain::job::JobRecord;
 use crate::domain::model::Endpoint;
 use crate::domain::model::{
     ApiKeyRecord, AttemptRecord, DeliveryRecord, EventRecord, IdempotencyRecord, Tenant,
@@ -60,12 +61,18 @@ pub fn event_item(e: &EventRecord) -> Result<Item, StoreError> {
     to_item(e, keys::event(&e.tenant_id, &e.id), &[])
 }
 
-/// A delivery with its gsi1 keys and, unless it is a one-off `webhook_url` delivery, gsi2's.
+/// A delivery with its gsi1 keys, unless it is a one-off `webhook_url` delivery gsi2's, and
+/// while it is pending its reconcile mark (gsi3; the mark is when it was written).
 pub fn delivery_item(d: &DeliveryRecord) -> Result<Item, StoreError> {
     let mut index_keys = vec![
         ("gsi1pk", keys::event_pk(&d.tenant_id, &d.event_id)),
         ("gsi1sk", d.id.clone()),
     ];
+    if d.status == crate::domain::model::DeliveryStatus::Pending {
+        let shard = keys::reconcile_shard_of(&d.id);
+        index_keys.push((keys::RECONCILE_PK, keys::reconcile_pk(shard)));
+        index_keys.push((keys::RECONCILE_SK, keys::reconcile_sk(d.updated_at)));
+    }
     if let Some(ep) = &d.endpoint_id {
         index_keys.push(("gsi2pk", keys::endpoint_deliveries_pk(&d.tenant_id, ep)));
         index_keys.push(("gsi2sk", d.id.clone()));
@@ -85,6 +92,10 @@ pub fn api_key_lookup_item(k: &ApiKeyRecord) -> Result<Item, StoreError> {
 /// The same record under its tenant, so it can be deleted by id.
 pub fn api_key_listing_item(k: &ApiKeyRecord) -> Result<Item, StoreError> {
     to_item(k, keys::api_key_listing(&k.tenant_id, &k.id), &[])
+}
+
+pub fn job_item(j: &JobRecord) -> Result<Item, StoreError> {
+    to_item(j, keys::job(&j.tenant_id, &j.id), &[])
 }
 
 pub fn idempotency_item(r: &IdempotencyRecord) -> Result<Item, StoreError> {
@@ -127,7 +138,15 @@ mod tests {
         assert_eq!(item.get("gsi1pk"), Some(&s("T#acme#E#evt_01J")));
         assert_eq!(item.get("gsi2pk"), Some(&s("T#acme#EP#ep_01J")));
         assert_eq!(item.get("status"), Some(&s("pending")));
+        let shard = keys::reconcile_shard_of(&d.id);
+        assert_eq!(item.get("gsi3pk"), Some(&s(keys::reconcile_pk(shard))));
+        assert_eq!(item.get("gsi3sk"), Some(&s("0000000000002")));
         assert_eq!(from_item::<DeliveryRecord>(item).unwrap(), d);
+        let failed = DeliveryRecord {
+            status: DeliveryStatus::Failed,
+            ..delivery()
+        };
+        assert!(!delivery_item(&failed).unwrap().contains_key("gsi3pk"));
         let one_off = DeliveryRecord {
             endpoint_id: None,
             ..delivery()
@@ -147,6 +166,8 @@ mod tests {
             assert_eq!(item.get("sk"), Some(&s("DELIVERY")));
             assert_eq!(item.get("gsi1sk"), Some(&s("dlv_01J")));
             assert_eq!(item.get("gsi2sk"), Some(&s("dlv_01J")));
+            let marked = item.contains_key("gsi3pk");
+            assert_eq!(marked, status == DeliveryStatus::Pending);
             assert_eq!(from_item::<DeliveryRecord>(item).unwrap(), d);
         }
     }

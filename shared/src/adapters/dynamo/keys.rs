@@ -10,6 +10,13 @@
 //! | tenant key (lookup)  | `KEY#{sha256}`          | `KEY`            |                               |                                |
 //! | tenant key (listing) | `T#{tenant}`            | `APIKEY#{key_id}`|                               |                                |
 //! | idempotency          | `T#{tenant}#IDEM#{id}`  | `IDEM` (TTL 24 h)|                               |                                |
+//! | job                  | `T#{tenant}#JOB#{job}`  | `JOB`            |                               |                                |
+//!
+//! gsi3 (the reconcile index, sparse, KEYS_ONLY): a *pending* delivery also has
+//! `gsi3pk` = `RECONCILE#{shard}` (0–3, from its id) and `gsi3sk` = its reconcile mark, epoch ms
+//! as 13 digits. The keys are written with the pending delivery and removed when it becomes
+//! delivered or failed; attempts in between leave them alone (KEYS_ONLY: no index write for
+//! them), so the index holds only what may be stale and the reconciler never scans.
 //!
 //! This table is the README's "DynamoDB keys" table; keep the two in agreement. Delivery ids
 //! are ULIDs, so gsi2 sorted descending is "newest first", and a time window is a `BETWEEN` on
@@ -26,6 +33,14 @@ pub const GSI_EVENT: &str = "gsi1";
 /// The endpoint → deliveries index (`gsi2pk` = [`endpoint_deliveries_pk`], `gsi2sk` = the
 /// delivery id).
 pub const GSI_ENDPOINT: &str = "gsi2";
+
+/// The reconcile index (`gsi3pk` = [`reconcile_pk`], `gsi3sk` = [`reconcile_sk`]), present on
+/// pending deliveries only.
+pub const GSI_RECONCILE: &str = "gsi3";
+pub const RECONCILE_PK: &str = "gsi3pk";
+pub const RECONCILE_SK: &str = "gsi3sk";
+/// How many partitions the reconcile index spreads pending deliveries over.
+pub const RECONCILE_SHARDS: u8 = 4;
 
 /// What every endpoint's sort key starts with (under its tenant's pk).
 pub const ENDPOINT_SK_PREFIX: &str = "EP#";
@@ -110,6 +125,38 @@ pub fn idempotency(tenant: &str, key: &str) -> Key {
     Key::new(format!("T#{tenant}#IDEM#{key}"), "IDEM")
 }
 
+pub fn job(tenant: &str, job: &str) -> Key {
+    Key::new(format!("T#{tenant}#JOB#{job}"), "JOB")
+}
+
+/// The reconcile index partition of shard `shard`.
+pub fn reconcile_pk(shard: u8) -> String {
+    format!("RECONCILE#{shard}")
+}
+
+/// The reconcile index partition a delivery's mark goes to (from the random end of its id).
+pub fn reconcile_shard_of(delivery: &str) -> u8 {
+    delivery.bytes().last().map_or(0, |b| b % RECONCILE_SHARDS)
+}
+
+/// A reconcile mark as the index's sort key: 13-digit epoch ms, so string order is time order.
+pub fn reconcile_sk(mark: i64) -> String {
+    format!("{:013}", mark.max(0))
+}
+
+/// The mark a reconcile sort key holds.
+pub fn parse_reconcile_sk(sk: &str) -> Option<i64> {
+    sk.parse().ok()
+}
+
+/// The tenant and delivery ids of a delivery's pk (what a KEYS_ONLY index gives back). Tenant
+/// ids never hold `#`.
+pub fn parse_delivery_pk(pk: &str) -> Option<(String, String)> {
+    let rest = pk.strip_prefix("T#")?;
+    let (tenant, delivery) = rest.split_once("#D#")?;
+    Some((tenant.to_owned(), delivery.to_owned()))
+}
+
 /// The key the health check reads (no such item is ever written).
 pub fn health() -> Key {
     Key::new("HEALTH".to_owned(), "HEALTH")
@@ -154,6 +201,17 @@ mod tests {
             owned("T#acme#IDEM#job-7", "IDEM")
         );
         assert_eq!(endpoint_deliveries_pk("acme", "ep_1"), "T#acme#EP#ep_1");
+        assert_eq!(pair(job("acme", "job_1")), owned("T#acme#JOB#job_1", "JOB"));
+        assert_eq!(reconcile_pk(3), "RECONCILE#3");
+        assert_eq!(reconcile_sk(1_700_000_000_000), "1700000000000");
+        assert_eq!(reconcile_sk(5), "0000000000005");
+        assert_eq!(parse_reconcile_sk("0000000000005"), Some(5));
+        assert_eq!(
+            parse_delivery_pk(&delivery("acme", "dlv_1").pk),
+            Some(("acme".to_owned(), "dlv_1".to_owned()))
+        );
+        assert_eq!(parse_delivery_pk("T#acme#E#evt_1"), None);
+        assert!(reconcile_shard_of("dlv_01JZZZ") < RECONCILE_SHARDS);
         assert_eq!(event_pk("acme", "evt_1"), "T#acme#E#evt_1");
         let item = tenant("acme").item();
         assert_eq!(item.get("pk"), Some(&AttributeValue::S("T#acme".into())));

@@ -2,9 +2,10 @@
 //! (the key layout is in [`keys`]).
 //!
 //! One file per aggregate implements its role traits: [`tenants`], [`endpoints`], [`api_keys`],
-//! [`idempotency`], [`events`], [`deliveries`], [`attempts`]. Records become items in [`item`];
-//! every Query goes through [`query`]'s one pagination loop. Secrets are sealed into items and
-//! opened out of them in [`sealed`] (envelope encryption with the store's [`SecretSealer`]).
+//! [`idempotency`], [`events`], [`deliveries`], [`attempts`], [`jobs`], [`reconcile`]. Records
+//! become items in [`item`]; every Query goes through [`query`]'s one pagination loop. Secrets
+//! are sealed into items and opened out of them in [`sealed`] (envelope encryption with the
+//! store's [`SecretSealer`]).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -21,13 +22,15 @@ mod endpoints;
 mod events;
 mod idempotency;
 pub mod item;
+mod jobs;
 pub mod keys;
 mod query;
+mod reconcile;
 pub mod sealed;
 mod tenants;
 
 pub use item::Item;
-pub use keys::{GSI_ENDPOINT, GSI_EVENT};
+pub use keys::{GSI_ENDPOINT, GSI_EVENT, GSI_RECONCILE};
 
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
