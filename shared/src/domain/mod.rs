@@ -7,6 +7,7 @@ pub mod clock;
 pub mod envelope;
 pub mod event_type;
 pub mod fanout;
+pub mod headers;
 pub mod ids;
 pub mod job;
 pub mod model;

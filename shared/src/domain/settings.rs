@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::headers::{CREDENTIAL_HEADERS, RESERVED_HEADERS};
+use super::headers::{check_header_name, is_credential_header, is_reserved};
+
 const DEFAULTS_JSON: &str = include_str!("../../defaults.json");
 
 /// At most this many retries (attempts = 1 + retries).
@@ -16,41 +19,6 @@ pub const MAX_DELAY_SECONDS: u32 = 86_400;
 pub const MAX_SCHEDULE_TOTAL_SECONDS: u64 = 7 * 86_400;
 pub const TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 1..=30;
 const MAX_HEADERS: usize = 20;
-
-/// Headers the service sets itself; settings cannot override them.
-pub const RESERVED_HEADERS: &[&str] = &[
-    "content-type",
-    "content-length",
-    "content-encoding",
-    "transfer-encoding",
-    "connection",
-    "host",
-    "user-agent",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-];
-
-/// Headers that carry credentials: refused in `headers` and as `signature.header` unless the
-/// deployment allows them (`ALLOW_CREDENTIAL_HEADERS=true`). A receiver URL could be an API that
-/// trusts them (this service's own, say), and a stored endpoint would replay them forever.
-pub const CREDENTIAL_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "x-api-key",
-    "api-key",
-    "x-auth-token",
-    "x-access-token",
-    "x-amz-security-token",
-];
-
-/// Whether `name` is one of [`CREDENTIAL_HEADERS`] (any case).
-pub fn is_credential_header(name: &str) -> bool {
-    CREDENTIAL_HEADERS
-        .iter()
-        .any(|c| c.eq_ignore_ascii_case(name.trim()))
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -296,20 +264,6 @@ impl SettingsPatch {
         }
         Ok(())
     }
-}
-
-fn is_reserved(name: &str) -> bool {
-    RESERVED_HEADERS
-        .iter()
-        .any(|r| r.eq_ignore_ascii_case(name))
-}
-
-fn check_header_name(name: &str) -> Result<(), &'static str> {
-    if name.is_empty() || name.len() > 128 || http::HeaderName::from_bytes(name.as_bytes()).is_err()
-    {
-        return Err("must be a valid HTTP header name");
-    }
-    Ok(())
 }
 
 #[cfg(test)]
