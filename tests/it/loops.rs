@@ -9,7 +9,7 @@
 //!   refused at registration and blocked at connect time, while the test receivers still work.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -17,25 +17,13 @@ use shared::adapters::http::Lookup;
 
 use crate::harness::{RECEIVER_IP, Stack, moto_url};
 use crate::receiver::TestReceiver;
+// A listener standing for one of the stack's own services, counting connections.
+use crate::ssrf::listener;
 
 fn port_of(url: &str) -> u16 {
     let rest = url.split("://").nth(1).unwrap();
     let authority = rest.split('/').next().unwrap();
     authority.rsplit(':').next().unwrap().parse().unwrap()
-}
-
-/// A listener standing for one of the stack's own services, counting connections.
-async fn own_service(ip: &str) -> (u16, Arc<AtomicUsize>) {
-    let l = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
-    let port = l.local_addr().unwrap().port();
-    let count = Arc::new(AtomicUsize::new(0));
-    let c = Arc::clone(&count);
-    tokio::spawn(async move {
-        while let Ok((_sock, _)) = l.accept().await {
-            c.fetch_add(1, Ordering::SeqCst);
-        }
-    });
-    (port, count)
 }
 
 async fn wait_done(stack: &Stack, tenant: &str, id: &str) -> Value {
@@ -138,7 +126,7 @@ async fn the_stacks_own_services_are_never_receivers() {
     // (`cargo lambda watch` serves it; a counting listener stands for it here).
     let moto = port_of(moto_url());
     let api = port_of(&stack.serve_api("127.0.0.1").await);
-    let (invoke, invoked) = own_service("127.0.0.1").await;
+    let (invoke, invoked) = listener("127.0.0.1").await;
     let rx = TestReceiver::start(vec![], None).await;
     stack.tenant("acme", json!({})).await;
 

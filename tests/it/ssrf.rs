@@ -22,7 +22,7 @@ use crate::harness::Stack;
 use crate::receiver::TestReceiver;
 
 /// Accepts connections on `addr` and counts them.
-async fn listener(addr: &str) -> (u16, Arc<AtomicUsize>) {
+pub async fn listener(addr: &str) -> (u16, Arc<AtomicUsize>) {
     let l = tokio::net::TcpListener::bind((addr, 0)).await.unwrap();
     let port = l.local_addr().unwrap().port();
     let count = Arc::new(AtomicUsize::new(0));
