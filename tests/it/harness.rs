@@ -416,8 +416,9 @@ impl Stack {
     }
 
     /// One reconciler run over this stack's table and queue, as the schedule would start it.
+    /// It runs as one a minute from now would (a minute of events is read once it has ended).
     pub async fn reconcile(&self, stale_after: Duration) -> reconciler::Report {
-        let now = shared::domain::clock::now_millis();
+        let now = shared::domain::clock::now_millis() + shared::domain::reconcile::MINUTE_MS;
         reconciler::sweep(
             self.worker.store(),
             self.worker.queue(),

@@ -84,7 +84,7 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
     }
 }
 
-fn receive_count(record: &SqsMessage) -> u32 {
+pub(crate) fn receive_count(record: &SqsMessage) -> u32 {
     record
         .attributes
         .get("ApproximateReceiveCount")

@@ -158,7 +158,7 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
         let fan_out = plan(new, &[], Some(&operator.webhook_url), now);
         let messages = fan_out.messages().map_err(|e| e.to_string())?;
         self.store
-            .put_event(&fan_out.event, &fan_out.deliveries)
+            .put_event(&fan_out.event)
             .await
             .map_err(|e| e.to_string())?;
         self.queue.send(&messages).await.map_err(|e| e.to_string())

@@ -15,14 +15,12 @@ pub enum Gate {
     Final,
     /// Not due yet (a scheduled retry, or a wait chained past SQS's 12 h): hide this long.
     NotYetDue(u32),
-    /// Another worker holds the lease: hide until it ends.
-    Leased(u32),
     /// Attempt now.
     Go,
 }
 
 /// Looks at the delivery as stored at `now`. A manual message (one attempt outside the
-/// schedule) passes whatever the status and the schedule say, but never through a live lease.
+/// schedule) passes whatever the status and the schedule say.
 pub fn gate(delivery: &DeliveryRecord, message: &DeliveryMessage, now: EpochMillis) -> Gate {
     let manual = message.manual;
     if delivery.status != DeliveryStatus::Pending && !manual {
@@ -34,12 +32,6 @@ pub fn gate(delivery: &DeliveryRecord, message: &DeliveryMessage, now: EpochMill
         .and_then(|due| schedule::not_yet_due(due, now))
     {
         return Gate::NotYetDue(wait);
-    }
-    if let Some(wait) = delivery
-        .lease_until
-        .and_then(|lease| schedule::leased(lease, now))
-    {
-        return Gate::Leased(wait);
     }
     Gate::Go
 }
@@ -57,15 +49,17 @@ mod tests {
 
     fn delivery(f: impl FnOnce(&mut DeliveryRecord)) -> DeliveryRecord {
         let event = EventRecord {
-            id: "evt_1".into(),
+            id: shared::domain::ids::IdKind::Event.generate(),
             tenant_id: "acme".into(),
             event_type: "a.b".into(),
             payload: "{}".into(),
             metadata: None,
             idempotency_key: None,
             created_at: 0,
+            endpoint_ids: vec![],
+            webhook_url: Some("https://example.com/".into()),
         };
-        let mut d = new_delivery(&event, None, "https://example.com/".into(), 0);
+        let mut d = new_delivery(&event, 0, None, "https://example.com/".into(), 0);
         f(&mut d);
         d
     }
@@ -79,6 +73,9 @@ mod tests {
             event_type: "a.b".into(),
             payload: RawValue::from_string("{}".into()).unwrap(),
             manual,
+            endpoint_id: None,
+            url: Some("https://example.com/".into()),
+            initial: false,
         }
     }
 
@@ -142,45 +139,6 @@ mod tests {
                 Box::new(|d| d.next_attempt_at = Some(NOW + hours(1))),
                 true,
                 Gate::Go,
-            ),
-            (
-                "leased",
-                Box::new(|d| d.lease_until = Some(NOW + 20_000)),
-                false,
-                Gate::Leased(21),
-            ),
-            (
-                "manual waits for a lease too",
-                Box::new(|d| d.lease_until = Some(NOW + 20_000)),
-                true,
-                Gate::Leased(21),
-            ),
-            (
-                "expired lease",
-                Box::new(|d| {
-                    d.lease_until = Some(NOW - 1);
-                    d.lease_owner = Some("dead".into());
-                }),
-                false,
-                Gate::Go,
-            ),
-            (
-                "final wins over a lease",
-                Box::new(|d| {
-                    d.status = Delivered;
-                    d.lease_until = Some(NOW + 20_000);
-                }),
-                false,
-                Gate::Final,
-            ),
-            (
-                "not due wins over a lease",
-                Box::new(|d| {
-                    d.next_attempt_at = Some(NOW + 60_000);
-                    d.lease_until = Some(NOW + 20_000);
-                }),
-                false,
-                Gate::NotYetDue(60),
             ),
         ];
         for (name, edit, manual, expected) in cases {

@@ -4,7 +4,9 @@
 //! them, save the progress (conditional on the progress read, so of two copies of the message
 //! only one saves), then send the message on for the next page. Killed anywhere, the message
 //! comes back and the job resumes from the progress last saved; a delivery restarted but not yet
-//! enqueued when the process died is found by the reconciler.
+//! enqueued when the process died is pending with this job's restart and no attempt since: the
+//! page's second run enqueues it again (a second message is harmless: each attempt is recorded
+//! once).
 
 use std::collections::HashMap;
 
@@ -113,11 +115,14 @@ where
 {
     let mut events: HashMap<String, EventRecord> = HashMap::new();
     let mut restarted: Vec<(&DeliveryRecord, OutgoingMessage)> = Vec::new();
-    for d in page.iter().filter(|d| job.selects(d)) {
-        match store.restart_delivery(d, now).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict) => continue, // changed meanwhile, or this page ran before
-            Err(e) => return Err(transient(e)),
+    for d in page.iter().filter(|d| job.selects(d) || job.restarted(d)) {
+        // A delivery this job restarted on an earlier run of the page is only enqueued again.
+        if job.selects(d) {
+            match store.restart_delivery(d, now).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict) => continue, // changed meanwhile
+                Err(e) => return Err(transient(e)),
+            }
         }
         if !events.contains_key(&d.event_id) {
             let event = store.get_event(&d.tenant_id, &d.event_id).await;
@@ -156,7 +161,10 @@ async fn put_back<S: DeliveryControl + ?Sized>(
     reason: &str,
     now: i64,
 ) {
-    if let Err(e) = store.fail_delivery(&d.tenant_id, &d.id, reason, now).await {
+    // The state after the restart is what the failure record follows.
+    let restarted =
+        shared::domain::log::after_restart(d, now).map_or_else(|| d.clone(), |r| r.state);
+    if let Err(e) = store.fail_delivery(&restarted, reason, now).await {
         tracing::error!(delivery_id = %d.id, error = %e, "could not put a delivery back to failed");
     }
 }
@@ -165,9 +173,8 @@ async fn put_back<S: DeliveryControl + ?Sized>(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use shared::adapters::contract::fixtures::{deliveries_of, event_at};
     use shared::adapters::memory::{MemoryQueue, MemoryStore};
-    use shared::domain::fanout::new_delivery;
-    use shared::domain::ids::IdKind;
     use shared::domain::job::JobKind;
     use shared::domain::model::DeliveryStatus;
     use shared::ports::EventWrite;
@@ -176,30 +183,15 @@ mod tests {
     /// Every id generated while the tests run (ids carry the real time).
     const ALL: (i64, i64) = (0, 4_000_000_000_000);
 
+    /// `n` events a millisecond apart, each with one failed delivery to `ep_1`.
     async fn failed_deliveries(store: &MemoryStore, n: usize) -> Vec<DeliveryRecord> {
-        let event = EventRecord {
-            id: "evt_1".into(),
-            tenant_id: "t".into(),
-            event_type: "a.b".into(),
-            payload: r#"{"k":1}"#.into(),
-            metadata: None,
-            idempotency_key: None,
-            created_at: NOW,
-        };
-        let ds: Vec<DeliveryRecord> = IdKind::Delivery
-            .generate_ordered(n)
-            .into_iter()
-            .map(|id| DeliveryRecord {
-                id,
-                ..new_delivery(&event, Some("ep_1".into()), "https://x".into(), NOW)
-            })
-            .collect();
-        store.put_event(&event, &ds).await.unwrap();
-        for d in &ds {
-            store
-                .fail_delivery("t", &d.id, "HTTP 500", NOW)
-                .await
-                .unwrap();
+        let mut ds = Vec::new();
+        for i in 0..n {
+            let event = event_at("t", NOW + i as i64, &["ep_1"], None);
+            store.put_event(&event).await.unwrap();
+            let d = deliveries_of(&event, false).remove(0);
+            store.fail_delivery(&d, "HTTP 500", NOW).await.unwrap();
+            ds.push(d);
         }
         ds
     }

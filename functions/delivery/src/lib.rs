@@ -3,9 +3,10 @@
 //! next one through the message's visibility timeout.
 //!
 //! One record goes through stages, each its own module with a typed hand-off:
-//! [`gate`] (pure) → [`prepare`] (resolve, sign, build: a [`prepare::Dispatch`]) → [`lease`]
-//! (claim) → [`send`] (the POST: a [`send::Completed`]) → [`transition`] (pure: decision, record
-//! update, queue action) → [`lease`] (record) → [`effects`]. [`worker`] strings them together,
+//! [`record`] (load: the delivery before the attempt) → [`gate`] (pure) → [`prepare`]
+//! (resolve, sign, build: a [`prepare::Dispatch`]) → [`send`] (the POST: a
+//! [`send::Completed`]) → [`transition`] (pure: decision, record update, queue action) →
+//! [`record`] (one conditional write) → [`effects`]. [`worker`] strings them together,
 //! [`batch`] runs a batch of records and carries out each [`Action`]; every wait is computed in
 //! [`schedule`].
 
@@ -15,9 +16,9 @@ pub mod config;
 pub mod effects;
 pub mod gate;
 pub mod jobs;
-pub mod lease;
 pub mod ops;
 pub mod prepare;
+pub mod record;
 pub mod schedule;
 pub mod send;
 pub mod transition;

@@ -173,11 +173,7 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
             warn!(%reason, "manual attempt not made");
             return Action::Ack;
         }
-        match self
-            .store
-            .fail_delivery(&delivery.tenant_id, &delivery.id, reason, now)
-            .await
-        {
+        match self.store.fail_delivery(delivery, reason, now).await {
             Ok(()) | Err(StoreError::Conflict) => {
                 warn!(%reason, "delivery ended without an attempt");
                 Action::Ack
@@ -273,6 +269,9 @@ mod tests {
             event_type: "a.b".into(),
             payload: RawValue::from_string(r#"{"a": 1}"#.into()).unwrap(),
             manual: false,
+            endpoint_id: None,
+            url: None,
+            initial: false,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Every wait of the delivery function, in one place: the retry delay after a failed attempt
 //! (schedule, ±20 % jitter, `Retry-After` clamping), how long a message that is not yet due or
-//! is leased stays hidden, the attempt timeout cut by the invocation deadline, the back-off
+//! was recorded elsewhere stays hidden, the attempt timeout cut by the invocation deadline, the back-off
 //! after a store or queue error, and SQS's 12 h visibility cap (a longer wait is chained: the
 //! message comes back early and the gate hides it again for the rest). Pure: no I/O, no clock.
 
@@ -16,8 +16,6 @@ use crate::action::Action;
 pub const DEADLINE_MARGIN_MS: i64 = 2_000;
 /// An attempt shorter than this is not started; the message comes back at once instead.
 pub const MIN_ATTEMPT_MS: i64 = 1_000;
-/// A lease outlives its attempt by this much (time to record the result).
-pub const LEASE_SLACK_MS: i64 = 5_000;
 /// A message due within this much is attempted now rather than hidden again.
 pub const DUE_TOLERANCE_MS: i64 = 500;
 
@@ -30,12 +28,6 @@ pub fn ceil_seconds(ms: i64) -> u32 {
 /// [`DUE_TOLERANCE_MS`]).
 pub fn not_yet_due(due: EpochMillis, now: EpochMillis) -> Option<u32> {
     (due > now + DUE_TOLERANCE_MS).then(|| ceil_seconds(due - now))
-}
-
-/// How long a delivery leased until `lease_until` stays hidden at `now`; None when the lease
-/// has ended.
-pub fn leased(lease_until: EpochMillis, now: EpochMillis) -> Option<u32> {
-    (lease_until > now).then(|| ceil_seconds(lease_until - now) + 1)
 }
 
 /// The attempt's timeout: the settings' `timeout_seconds`, cut so the attempt ends
@@ -56,19 +48,9 @@ pub fn attempt_timeout(
     ))
 }
 
-/// Until when a claim taken at `now` for an attempt of `timeout` holds the delivery.
-pub fn lease_until(now: EpochMillis, timeout: Duration) -> EpochMillis {
-    now + i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX / 2) + LEASE_SLACK_MS
-}
-
-/// The claim found the delivery taken (or moved on since the read): come back once the
-/// holder's attempt and its recording are surely over.
-pub fn claim_taken(timeout_seconds: u32) -> u32 {
-    timeout_seconds + ceil_seconds(LEASE_SLACK_MS)
-}
-
-/// The lease was lost before the attempt was recorded: the holder's state decides, soon.
-pub const LEASE_LOST_SECONDS: u32 = 1;
+/// Another copy of the message recorded its attempt and the schedule it recorded says
+/// nothing later: come back this soon and follow the recorded state.
+pub const RECORDED_ELSEWHERE_SECONDS: u32 = 1;
 
 /// Seconds until the next attempt after a failed one whose schedule entry is `base`: `base`
 /// ±20 % (`jitter` in `[0, 1)` picks where), or, for a 429/503 with `Retry-After`, that value
@@ -185,9 +167,6 @@ mod tests {
         assert_eq!(not_yet_due(now + 500, now), None, "within the tolerance");
         assert_eq!(not_yet_due(now + 501, now), Some(1));
         assert_eq!(not_yet_due(now + 8 * 3_600_000, now), Some(28_800));
-        assert_eq!(leased(now, now), None);
-        assert_eq!(leased(now + 20_000, now), Some(21));
-        assert_eq!(claim_taken(15), 20);
     }
 
     #[test]
@@ -203,7 +182,6 @@ mod tests {
             "ends 2 s before the deadline"
         );
         assert_eq!(attempt_timeout(15, now, now + 2_999), None);
-        assert_eq!(lease_until(now, Duration::from_secs(8)), now + 13_000);
     }
 
     #[test]

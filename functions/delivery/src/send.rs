@@ -10,8 +10,7 @@ use shared::ports::Sender;
 
 use crate::prepare::{Dispatch, Target};
 
-/// An attempt that has a result: made now, or found recorded by a worker that stopped before
-/// moving the delivery on.
+/// An attempt that has a result.
 #[derive(Debug)]
 pub struct Completed {
     pub target: Target,
@@ -19,25 +18,12 @@ pub struct Completed {
     pub attempt: AttemptRecord,
     /// What the attempt produced (with `Retry-After`, which the record does not keep).
     pub result: AttemptResult,
-    /// The attempt was recorded already (by a stopped worker): only the delivery moves on.
-    pub carried_forward: bool,
 }
 
 impl Completed {
     /// When the attempt ended: the next one counts from there.
     pub fn ended_at(&self) -> i64 {
         self.attempt.started_at + i64::try_from(self.attempt.duration_ms).unwrap_or(0)
-    }
-
-    /// An attempt a stopped worker made and recorded: its result is carried forward instead of
-    /// POSTing again.
-    pub fn carried_forward(dispatch: Dispatch, recorded: AttemptRecord) -> Self {
-        Self {
-            target: dispatch.target,
-            result: recorded.result(),
-            attempt: recorded,
-            carried_forward: true,
-        }
     }
 }
 
@@ -68,6 +54,5 @@ pub async fn send<H: Sender + ?Sized>(sender: &H, dispatch: Dispatch) -> Complet
         target: dispatch.target,
         attempt,
         result,
-        carried_forward: false,
     }
 }

@@ -173,15 +173,17 @@ mod tests {
 
     fn pending() -> DeliveryRecord {
         let event = EventRecord {
-            id: "evt_1".into(),
+            id: shared::domain::ids::IdKind::Event.generate(),
             tenant_id: "acme".into(),
             event_type: "a.b".into(),
             payload: "{}".into(),
             metadata: None,
             idempotency_key: None,
             created_at: 0,
+            endpoint_ids: vec![],
+            webhook_url: Some("https://example.com/".into()),
         };
-        new_delivery(&event, None, "https://example.com/".into(), 0)
+        new_delivery(&event, 0, None, "https://example.com/".into(), 0)
     }
 
     /// The decision for scheduled attempt `number` of a fresh delivery.

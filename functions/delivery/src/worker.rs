@@ -1,11 +1,12 @@
 //! The worker: one record goes through the stages, svix-style, each handing the next a typed
-//! value — gate → prepare (resolve, sign, build) → claim → send → transition → record →
+//! value — load → gate → prepare (resolve, sign, build) → send → transition → record →
 //! after-attempt effects — and ends in an [`Action`] that [`crate::batch`] carries out.
 //!
 //! A message can be received more than once (SQS is at-least-once, and an ingest retry can send
-//! a second copy). The delivery record decides: a final delivery is acknowledged without a POST,
-//! a delivery that is not yet due is hidden again, and an attempt starts only after a conditional
-//! claim (pending, exact attempt count, no live lease), so two copies never POST the same attempt.
+//! a second copy). The delivery's log decides ([`crate::record`]): a final delivery is
+//! acknowledged without a POST, a delivery that is not yet due is hidden again, and an attempt
+//! is recorded once (two copies handled at the same moment may both POST it; receivers dedupe
+//! by `webhook-id`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use tracing::info;
 
 use shared::domain::clock::{EpochMillis, now_millis};
 use shared::domain::job::JobMessage;
-use shared::domain::model::{DeliveryMessage, DeliveryRecord, Endpoint, Tenant};
+use shared::domain::model::{DeliveryMessage, Endpoint, Tenant};
 use shared::domain::own_hosts::OwnHosts;
 use shared::ports::{
     AttemptLog, DeliveryControl, DeliveryRead, EndpointHealth, EndpointRead, Enqueue, EventRead,
@@ -26,7 +27,7 @@ use shared::ports::{
 use crate::action::Action;
 use crate::gate::{Gate, gate};
 use crate::ops::OperatorConfig;
-use crate::send::{Completed, send};
+use crate::send::send;
 use crate::transition::{AttemptState, transition};
 
 /// Every storage role the worker needs.
@@ -95,8 +96,6 @@ pub struct Worker<S, Q, H> {
     pub(crate) endpoints: Cache<(String, String), Option<Arc<Endpoint>>>,
     pub(crate) tenants: Cache<String, Option<Arc<Tenant>>>,
     pub(crate) options: WorkerOptions,
-    /// Names this process in leases, so a lease is released only by its holder.
-    pub(crate) instance: String,
 }
 
 impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
@@ -118,7 +117,6 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
                 concurrency: options.concurrency.max(1),
                 ..options
             },
-            instance: ulid::Ulid::new().to_string(),
         }
     }
 
@@ -155,24 +153,23 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
         let message = parse_message(record).map_err(Action::Poison)?;
         let span = tracing::Span::current();
         span.record("delivery_id", message.delivery_id.as_str());
-        let delivery = self.load(&message).await?;
         let now = now_millis();
+        let delivery = self
+            .load(&message, crate::batch::receive_count(record), now)
+            .await?;
         match gate(&delivery, &message, now) {
             Gate::Go => {}
             Gate::Final => {
                 info!(status = ?delivery.status, "delivery already final; message acknowledged without an attempt");
                 return Ok(Action::Ack);
             }
-            Gate::NotYetDue(wait) | Gate::Leased(wait) => return Ok(Action::Hide(wait)),
+            Gate::NotYetDue(wait) => return Ok(Action::Hide(wait)),
         }
         // Resolve the target, sign, build the request.
         let dispatch = self.prepare(&delivery, &message, now, deadline).await?;
         span.record("attempt", dispatch.number);
-        let completed = match self.claim(&delivery, &dispatch, now).await? {
-            Some(recorded) => Completed::carried_forward(dispatch, recorded),
-            // The POST; the sender classifies what the receiver did.
-            None => send(&self.sender, dispatch).await,
-        };
+        // The POST; the sender classifies what the receiver did.
+        let completed = send(&self.sender, dispatch).await;
         let state = AttemptState {
             delivery: &delivery,
             number: completed.attempt.number,
@@ -188,24 +185,10 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
             rand::random(),
         );
         info!(outcome = ?result.outcome, status_code = result.status_code, duration_ms = result.duration_ms, decision = ?next.decision, "attempt made");
-        self.record(&delivery.tenant_id, &completed, &next.update)
-            .await?;
+        self.record(&delivery, &completed, &next.update).await?;
         self.after_attempt(&delivery, &completed, &next).await;
         // Reschedule (or acknowledge): the batch handler carries the action out.
         Ok(next.action)
-    }
-
-    /// The delivery as stored now (strongly consistent).
-    async fn load(&self, message: &DeliveryMessage) -> Result<DeliveryRecord, Action> {
-        match self
-            .store
-            .get_delivery(&message.tenant_id, &message.delivery_id)
-            .await
-        {
-            Ok(Some(delivery)) => Ok(delivery),
-            Ok(None) => Err(Action::Poison("no such delivery".into())),
-            Err(e) => Err(Action::Transient(e.to_string())),
-        }
     }
 }
 

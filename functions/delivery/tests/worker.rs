@@ -98,23 +98,39 @@ async fn worker(status: u16) -> TestWorker {
     worker_with(status, Secret::generate(), options).await
 }
 
-fn event(tenant_id: &str) -> EventRecord {
+/// The event of the delivery a test names `name` (each name its own event, the same in every
+/// test: each test has its own store).
+fn event_of(name: &str, d: &DeliveryRecord) -> EventRecord {
+    let hash = name
+        .bytes()
+        .fold(7u128, |h, b| h.wrapping_mul(31).wrapping_add(u128::from(b)));
+    let body = ulid::Ulid::from_parts(1_700_000_000_000, (hash << 20) & ((1 << 80) - 1));
     EventRecord {
-        id: "evt_1".into(),
-        tenant_id: tenant_id.into(),
+        id: format!("evt_{body}"),
+        tenant_id: d.tenant_id.clone(),
         event_type: "job.completed".into(),
         payload: r#"{"a":1}"#.into(),
         metadata: None,
         idempotency_key: None,
         created_at: 0,
+        endpoint_ids: d.endpoint_id.iter().cloned().collect(),
+        webhook_url: d.endpoint_id.is_none().then(|| d.url.clone()),
     }
 }
 
-fn new_delivery(id: &str) -> DeliveryRecord {
-    DeliveryRecord {
-        id: id.into(),
+/// The real id of the delivery a test names `name` (a real id stays as it is).
+fn id_of(name: &str) -> String {
+    if shared::domain::ids::parse_delivery_id(name).is_some() {
+        return name.to_owned();
+    }
+    new_delivery(name).id
+}
+
+fn new_delivery(name: &str) -> DeliveryRecord {
+    let unrecorded = DeliveryRecord {
+        id: String::new(),
         tenant_id: "acme".into(),
-        event_id: "evt_1".into(),
+        event_id: String::new(),
         event_type: "job.completed".into(),
         endpoint_id: Some("ep_1".into()),
         url: "https://example.com/hook".into(),
@@ -123,26 +139,46 @@ fn new_delivery(id: &str) -> DeliveryRecord {
         retry_base: 0,
         next_attempt_at: None,
         last_error: None,
-        lease_until: None,
-        lease_owner: None,
+        seq: 0,
+        restarted_at: None,
         created_at: 0,
         updated_at: 0,
+    };
+    let e = event_of(name, &unrecorded);
+    DeliveryRecord {
+        id: shared::domain::ids::delivery_id(&e.id, 0).unwrap(),
+        event_id: e.id,
+        ..unrecorded
     }
 }
 
-/// Stores (or overwrites) a delivery as it is given.
-async fn put_delivery(w: &TestWorker, d: DeliveryRecord) {
-    let e = event(&d.tenant_id);
-    w.store().put_event(&e, &[d]).await.unwrap();
+/// Writes the delivery's event and, when `d` is not as an unrecorded delivery stands, a
+/// record that leaves it as `d` says.
+async fn put_delivery(w: &TestWorker, name: &str, d: DeliveryRecord) {
+    let e = event_of(name, &d);
+    w.store().put_event(&e).await.unwrap();
+    let fresh = DeliveryRecord {
+        seq: 0,
+        ..new_delivery(name)
+    };
+    let as_fresh = DeliveryRecord {
+        seq: 0,
+        endpoint_id: fresh.endpoint_id.clone(),
+        ..d.clone()
+    };
+    if as_fresh != fresh || d.seq > 0 {
+        w.store().seed_state(&d);
+    }
 }
 
-async fn add_delivery(w: &TestWorker, id: &str, f: impl FnOnce(&mut DeliveryRecord)) {
-    let mut d = new_delivery(id);
+async fn add_delivery(w: &TestWorker, name: &str, f: impl FnOnce(&mut DeliveryRecord)) {
+    let mut d = new_delivery(name);
     f(&mut d);
-    put_delivery(w, d).await;
+    put_delivery(w, name, d).await;
 }
 
-fn stored(w: &TestWorker, id: &str) -> DeliveryRecord {
+fn stored(w: &TestWorker, name: &str) -> DeliveryRecord {
+    let id = id_of(name);
     w.store()
         .deliveries()
         .into_iter()
@@ -164,15 +200,27 @@ fn record(message_id: &str, body: &str) -> SqsMessage {
     m
 }
 
-fn message_for(tenant_id: &str, delivery_id: &str, manual: bool) -> String {
+/// The message of the delivery a test names `name` (to endpoint `ep_1`, as a retry sends it).
+fn message_for(tenant_id: &str, name: &str, manual: bool) -> String {
+    message_to(tenant_id, name, Some("ep_1"), manual)
+}
+
+fn message_to(tenant_id: &str, name: &str, endpoint: Option<&str>, manual: bool) -> String {
+    let id = id_of(name);
+    let (event_id, _) = shared::domain::ids::parse_delivery_id(&id).unwrap();
     serde_json::to_string(&DeliveryMessage {
-        v: 1,
+        v: DeliveryMessage::VERSION,
         tenant_id: tenant_id.into(),
-        delivery_id: delivery_id.into(),
-        event_id: "evt_1".into(),
+        delivery_id: id,
+        event_id,
         event_type: "job.completed".into(),
         payload: RawValue::from_string(r#"{"a":1}"#.into()).unwrap(),
         manual,
+        endpoint_id: endpoint.map(str::to_owned),
+        url: endpoint
+            .is_none()
+            .then(|| "https://example.com/hook".to_owned()),
+        initial: false,
     })
     .unwrap()
 }
@@ -201,12 +249,12 @@ fn deadline() -> EpochMillis {
     now_millis() + 60_000
 }
 
-async fn run(w: &TestWorker, delivery_id: &str) -> SqsBatchResponse {
-    w.handle_batch(
-        batch(vec![record("m1", &body_for(delivery_id))]),
-        deadline(),
-    )
-    .await
+/// One record of the named delivery's message (to the endpoint it has as stored).
+async fn run(w: &TestWorker, name: &str) -> SqsBatchResponse {
+    let ep = stored(w, name).endpoint_id;
+    let body = message_to("acme", name, ep.as_deref(), false);
+    w.handle_batch(batch(vec![record("m1", &body)]), deadline())
+        .await
 }
 
 #[tokio::test]
@@ -241,12 +289,14 @@ async fn a_failed_attempt_is_reported_and_hidden_for_the_jittered_delay() {
     let (_, secs) = w.queue().visibility_changes()[0].clone();
     assert!((8..=12).contains(&secs), "10 s ± 20 %: {secs}");
     let d = stored(&w, "dlv_1");
-    assert_eq!((d.status, d.attempt_count), (DeliveryStatus::Pending, 1));
-    assert!(d.lease_owner.is_none(), "lease released");
     assert_eq!(
-        w.store().calls("get_attempt"),
-        0,
-        "no orphan lookup without a stale lease"
+        (d.status, d.attempt_count, d.seq),
+        (DeliveryStatus::Pending, 1, 1)
+    );
+    assert_eq!(
+        w.store().calls("delivery_state"),
+        1,
+        "a retry message reads the log once"
     );
     let attempts = w.store().attempts();
     assert_eq!(
@@ -279,7 +329,7 @@ async fn a_delay_past_twelve_hours_is_chained() {
     // Back early (pretend 12 h passed: the remaining wait is what is left of next_attempt_at).
     let mut d = stored(&w, "dlv_1");
     d.next_attempt_at = Some(now_millis() + 8 * 3_600_000);
-    put_delivery(&w, d).await;
+    put_delivery(&w, "dlv_1", d).await;
     let response = run(&w, "dlv_1").await;
     assert_eq!(failed_ids(&response), ["m1"]);
     let secs = w.queue().visibility_changes()[1].1;
@@ -339,22 +389,7 @@ async fn no_attempt_starts_too_close_to_the_deadline() {
         .await;
     assert_eq!(failed_ids(&response), ["m1"]);
     assert_eq!(sent(&w), 0);
-    assert_eq!(stored(&w, "dlv_1").lease_owner, None, "not claimed");
-}
-
-#[tokio::test]
-async fn a_leased_delivery_is_hidden_until_the_lease_ends() {
-    let w = worker(200).await;
-    add_delivery(&w, "dlv_1", |d| {
-        d.lease_until = Some(now_millis() + 20_000);
-        d.lease_owner = Some("other".into());
-    })
-    .await;
-    let response = run(&w, "dlv_1").await;
-    assert_eq!(failed_ids(&response), ["m1"]);
-    let secs = w.queue().visibility_changes()[0].1;
-    assert!((20..=22).contains(&secs), "{secs}");
-    assert_eq!(sent(&w), 0);
+    assert_eq!(stored(&w, "dlv_1").seq, 0, "nothing recorded");
 }
 
 #[tokio::test]
@@ -369,50 +404,84 @@ async fn a_deleted_endpoint_ends_the_delivery_without_an_attempt() {
     assert_eq!(sent(&w), 0);
 }
 
+/// Ingest's message on its first receive: nothing can be recorded yet, so no read of the log;
+/// the attempt is recorded as record 1.
 #[tokio::test]
-async fn an_attempt_recorded_by_a_stopped_worker_is_carried_forward_without_a_post() {
-    // A worker POSTed attempt 1 (answered 200), recorded it, and died before moving the
-    // delivery on; its lease has expired since.
+async fn an_initial_message_attempts_without_reading_the_log() {
+    let w = worker(200).await;
+    add_delivery(&w, "dlv_1", |_| {}).await;
+    let mut m: DeliveryMessage = serde_json::from_str(&body_for("dlv_1")).unwrap();
+    m.initial = true;
+    let mut first = record("m1", &serde_json::to_string(&m).unwrap());
+    first
+        .attributes
+        .insert("ApproximateReceiveCount".into(), "1".into());
+    let response = w.handle_batch(batch(vec![first]), deadline()).await;
+    assert!(failed_ids(&response).is_empty());
+    assert_eq!(w.store().calls("delivery_state"), 0);
+    assert_eq!(sent(&w), 1);
+    let d = stored(&w, "dlv_1");
+    assert_eq!((d.status, d.seq), (DeliveryStatus::Delivered, 1));
+    // The same message received again (its deletion was lost): the log says delivered.
+    let again = record("m1", &serde_json::to_string(&m).unwrap());
+    let response = w.handle_batch(batch(vec![again]), deadline()).await;
+    assert!(failed_ids(&response).is_empty());
+    assert_eq!(sent(&w), 1, "no POST after a recorded success");
+    assert_eq!(w.store().calls("delivery_state"), 1);
+}
+
+/// Two copies of one message made the same attempt; the second to record it finds it recorded
+/// and follows the recorded state (here: a retry in 10 s), recording nothing.
+#[tokio::test]
+async fn a_copy_whose_attempt_was_recorded_first_by_another_follows_the_log() {
     let w = worker(500).await;
-    let mut orphaned = new_delivery("dlv_1");
-    orphaned.lease_owner = Some("dead".into());
-    orphaned.lease_until = Some(now_millis() - 1);
-    put_delivery(&w, orphaned.clone()).await;
-    let attempt = AttemptRecord {
-        id: "att_dead".into(),
-        delivery_id: "dlv_1".into(),
+    add_delivery(&w, "dlv_1", |_| {}).await;
+    let before = stored(&w, "dlv_1");
+    let other = AttemptRecord {
+        id: "att_other".into(),
+        delivery_id: before.id.clone(),
         number: 1,
         url: "https://example.com/hook".into(),
-        started_at: now_millis() - 10_000,
+        started_at: now_millis(),
         duration_ms: 12,
-        status_code: Some(200),
-        outcome: Outcome::Delivered,
+        status_code: Some(503),
+        outcome: Outcome::HttpError,
         error: None,
         response_excerpt: None,
         manual: false,
     };
-    let update = DeliveryUpdate {
-        status: DeliveryStatus::Delivered,
-        next_attempt_at: None,
-        last_error: None,
+    let retry = DeliveryUpdate {
+        status: DeliveryStatus::Pending,
+        next_attempt_at: Some(now_millis() + 30_000),
+        last_error: Some("HTTP 503".into()),
     };
-    // The dead worker's attempt item is written; its delivery update is undone.
+    // The worker reads the log before the other copy records (a read that raced the write):
+    // seen from the worker, the other copy's record lands between its read and its write.
+    let mut m: DeliveryMessage = serde_json::from_str(&body_for("dlv_1")).unwrap();
+    m.initial = true;
+    let mut first = record("m1", &serde_json::to_string(&m).unwrap());
+    first
+        .attributes
+        .insert("ApproximateReceiveCount".into(), "1".into());
     w.store()
-        .record_attempt("acme", &attempt, &update, "dead")
+        .record_attempt(&before, &other, &retry)
         .await
         .unwrap();
-    put_delivery(&w, orphaned).await;
-    let response = run(&w, "dlv_1").await;
-    assert!(failed_ids(&response).is_empty());
-    assert_eq!(sent(&w), 0, "no second POST");
-    let d = stored(&w, "dlv_1");
-    assert_eq!((d.status, d.attempt_count), (DeliveryStatus::Delivered, 1));
+    let response = w.handle_batch(batch(vec![first]), deadline()).await;
+    assert_eq!(failed_ids(&response), ["m1"]);
     assert_eq!(
-        w.store().attempts().len(),
+        sent(&w),
         1,
-        "the attempt is not recorded twice"
+        "this copy POSTed too (receivers dedupe by webhook-id)"
     );
-    assert_eq!(w.store().calls("get_attempt"), 1);
+    let secs = w.queue().visibility_changes()[0].1;
+    assert!(
+        (29..=31).contains(&secs),
+        "back when the recorded retry is due: {secs}"
+    );
+    let attempts = w.store().attempts();
+    assert_eq!(attempts.len(), 1, "recorded once");
+    assert_eq!(attempts[0].id, "att_other");
 }
 
 #[tokio::test]
@@ -503,10 +572,21 @@ async fn gone_disables_the_endpoint_and_the_operator_hears_of_it_but_never_about
     // The operator URL answers 410 too: its delivery ends failed, and nothing is emitted
     // about it.
     let first_op = messages[0].delivery_id.clone();
-    let op_record = record("m-op", &message_for(OPERATOR_TENANT, &first_op, false));
+    let op_body = w.queue().sent()[0].body.clone();
+    assert!(op_body.contains(&first_op));
+    let op_record = record("m-op", &op_body);
     let response = w.handle_batch(batch(vec![op_record]), deadline()).await;
     assert!(failed_ids(&response).is_empty());
-    assert_eq!(stored(&w, &first_op).status, DeliveryStatus::Failed);
+    let op = stored(&w, &first_op);
+    assert_eq!((op.status, op.endpoint_id), (DeliveryStatus::Failed, None));
+    assert_eq!(
+        w.store()
+            .get_attempts(OPERATOR_TENANT, &first_op)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(
         w.queue().sent().len(),
         2,
@@ -591,7 +671,7 @@ async fn a_stored_url_on_an_own_api_host_is_blocked_without_a_post() {
         assert!(failed_ids(&response).is_empty(), "{id}: not retried");
         let d = stored(&w, id);
         assert_eq!(d.status, DeliveryStatus::Failed, "{id}");
-        let attempts = w.store().get_attempts("acme", id).await.unwrap();
+        let attempts = w.store().get_attempts("acme", &id_of(id)).await.unwrap();
         assert_eq!(attempts.len(), 1, "{id}");
         assert_eq!(attempts[0].outcome, Outcome::Blocked, "{id}");
         assert_eq!(

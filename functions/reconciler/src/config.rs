@@ -10,10 +10,10 @@ pub struct ConfigError(pub String);
 pub struct ReconcilerConfig {
     pub table_name: String,
     pub queue_url: String,
-    /// A pending delivery due for longer than this, with no live lease, has lost its message.
+    /// An event this old whose deliveries have nothing recorded lost its messages.
     pub stale_after: Duration,
-    /// Candidates one run reads at most (the next run goes on).
-    pub max_candidates: usize,
+    /// Minutes of events one run reads at most (the next run goes on).
+    pub max_minutes: i64,
 }
 
 fn required(name: &str) -> Result<String, ConfigError> {
@@ -39,8 +39,8 @@ impl ReconcilerConfig {
             table_name: required("TABLE_NAME")?,
             queue_url: required("QUEUE_URL")?,
             stale_after: Duration::from_secs(number("STALE_AFTER_SECONDS", 900)?),
-            max_candidates: usize::try_from(number("MAX_CANDIDATES", 5_000)?)
-                .map_err(|_| ConfigError("MAX_CANDIDATES is too large".into()))?,
+            max_minutes: i64::try_from(number("MAX_MINUTES", 60)?)
+                .map_err(|_| ConfigError("MAX_MINUTES is too large".into()))?,
         })
     }
 }

@@ -1,10 +1,11 @@
-//! The reconciler: a scheduled function that heals deliveries left pending with no message
-//! behind them (a process killed between a write and a send, a lost message, an operator
-//! mistake). It reads only the sparse reconcile index — pending deliveries by their reconcile
-//! mark ([`shared::domain::reconcile`]) — never the table, and judges each candidate from the
-//! delivery as stored now. A stale one is claimed by moving its mark to now (conditional: of two
-//! reconcilers running at once only one wins) and then enqueued; a copy of a message that was
-//! not lost after all is harmless, because the worker's claim is conditional.
+//! The reconciler: a scheduled function that heals the one gap a message can be lost in —
+//! ingest stopped between writing an event and sending its deliveries' messages. Events are
+//! kept by the minute they were made in; each run reads the minutes that became old enough
+//! since the last run (one Query per event shard, then one read of each delivery's first
+//! record), and enqueues every delivery that has nothing recorded. One run at a time holds a
+//! lease; a message sent twice is harmless (each attempt is recorded once). Every later record
+//! is written before the message that carries the delivery is acknowledged or hidden, so no
+//! later step can lose a delivery.
 
 pub mod config;
 pub mod sweep;

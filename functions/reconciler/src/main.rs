@@ -27,7 +27,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         async move {
             let (store, queue, config) = &*wired;
             let now = shared::domain::clock::now_millis();
-            let (stale, limit) = (config.stale_after, config.max_candidates);
+            let (stale, limit) = (config.stale_after, config.max_minutes);
             let report = reconciler::sweep(store, queue, now, stale, limit).await?;
             tracing::info!(?report, "reconciled");
             Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)

@@ -1,253 +1,219 @@
-//! One run: read the candidates, judge each (pure: [`judge`]), carry the verdict out.
+//! One run: take the lease, read the minutes that are due ([`minutes_due`]), enqueue every
+//! delivery of their events that has nothing recorded, save the cursor after each minute.
 
 use std::time::Duration;
 
 use shared::domain::clock::EpochMillis;
 use shared::domain::fanout::requeue_message;
-use shared::domain::reconcile::{Verdict, judge};
-use shared::ports::{DeliveryRead, Enqueue, EventRead, Reconcile, StaleCandidate, StoreError};
+use shared::domain::reconcile::{MINUTE_MS, minutes_due};
+use shared::ports::{Enqueue, OutgoingMessage, Reconcile, StoreError};
 
 /// What the reconciler needs from storage.
-pub trait ReconcileStore: Reconcile + DeliveryRead + EventRead {}
-impl<T: Reconcile + DeliveryRead + EventRead + ?Sized> ReconcileStore for T {}
+pub trait ReconcileStore: Reconcile {}
+impl<T: Reconcile + ?Sized> ReconcileStore for T {}
+
+/// How long one run holds the lease: longer than a run can take (the template's timeout is
+/// 120 s); a run that dies leaves it to expire.
+pub const LEASE_MS: EpochMillis = 3 * MINUTE_MS;
+/// On the very first run, how many minutes back it starts.
+pub const FIRST_LOOKBACK_MINUTES: i64 = 60;
 
 /// What one run did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Report {
-    /// Candidates read from the index.
-    pub examined: usize,
-    /// Deliveries put back on the queue.
+    /// Another run held the lease: this one did nothing.
+    pub busy: bool,
+    /// Minutes of events read.
+    pub minutes: usize,
+    /// Events found with deliveries that had nothing recorded.
+    pub events: usize,
+    /// Deliveries put (back) on the queue.
     pub requeued: usize,
-    /// Waiting deliveries whose mark moved to their due time.
-    pub moved: usize,
-    /// Candidates another reconciler took first, or that changed meanwhile.
-    pub skipped: usize,
-    /// Candidates that could not be handled (store or queue error); the next run retries them.
+    /// Deliveries that could not be enqueued (their message could not be built).
     pub errors: usize,
 }
 
-/// One run at `now`: every pending delivery whose mark is older than `stale_after`, at most
-/// `limit` of them.
+/// One run at `now`: the minutes whose events are `stale_after` old and not read yet, at most
+/// `max_minutes` of them. A queue or store error stops the run after the last minute saved;
+/// the next run goes on from there.
 pub async fn sweep<S, Q>(
     store: &S,
     queue: &Q,
     now: EpochMillis,
     stale_after: Duration,
-    limit: usize,
+    max_minutes: i64,
 ) -> Result<Report, StoreError>
 where
     S: ReconcileStore + ?Sized,
     Q: Enqueue + ?Sized,
 {
-    let stale_ms = i64::try_from(stale_after.as_millis()).unwrap_or(i64::MAX);
-    let candidates = store
-        .stale_candidates(now.saturating_sub(stale_ms), limit)
-        .await?;
-    let mut report = Report {
-        examined: candidates.len(),
-        ..Report::default()
-    };
-    for c in &candidates {
-        match handle(store, queue, c, now, stale_ms).await {
-            Ok(Handled::Requeued) => report.requeued += 1,
-            Ok(Handled::Moved) => report.moved += 1,
-            Ok(Handled::Skipped) => report.skipped += 1,
-            Err(e) => {
-                tracing::warn!(delivery_id = %c.delivery_id, error = %e, "candidate not reconciled");
-                report.errors += 1;
-            }
+    let last = match store.take_reconcile_lease(now, now + LEASE_MS).await {
+        Ok(last) => last,
+        Err(StoreError::Conflict) => {
+            return Ok(Report {
+                busy: true,
+                ..Report::default()
+            });
         }
+        Err(e) => return Err(e),
+    };
+    let stale_ms = i64::try_from(stale_after.as_millis()).unwrap_or(i64::MAX / 2);
+    let due = minutes_due(last, now, stale_ms, FIRST_LOOKBACK_MINUTES, max_minutes);
+    let mut report = Report::default();
+    let mut done = last;
+    let result = async {
+        for minute in due {
+            reconcile_minute(store, queue, minute, &mut report).await?;
+            store.save_reconcile_cursor(minute, now + LEASE_MS).await?;
+            done = Some(minute);
+            report.minutes += 1;
+        }
+        Ok::<_, StoreError>(())
     }
-    Ok(report)
+    .await;
+    // Release the lease where the run stopped.
+    if let Some(minute) = done {
+        store.save_reconcile_cursor(minute, 0).await?;
+    }
+    result.map(|()| report)
 }
 
-enum Handled {
-    Requeued,
-    Moved,
-    Skipped,
-}
-
-#[derive(Debug, thiserror::Error)]
-enum CandidateError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("{0}")]
-    Other(String),
-}
-
-async fn handle<S, Q>(
+async fn reconcile_minute<S, Q>(
     store: &S,
     queue: &Q,
-    c: &StaleCandidate,
-    now: EpochMillis,
-    stale_ms: i64,
-) -> Result<Handled, CandidateError>
+    minute: i64,
+    report: &mut Report,
+) -> Result<(), StoreError>
 where
     S: ReconcileStore + ?Sized,
     Q: Enqueue + ?Sized,
 {
-    // The index is eventually consistent: judge the delivery as stored now.
-    let Some(d) = store.get_delivery(&c.tenant_id, &c.delivery_id).await? else {
-        return Ok(Handled::Skipped);
-    };
-    let target = match judge(&d, c.mark, now, stale_ms) {
-        Verdict::Leave => return Ok(Handled::Skipped),
-        Verdict::MoveMark(due) => due,
-        Verdict::Requeue => now,
-    };
-    match store
-        .move_mark(&c.tenant_id, &c.delivery_id, c.mark, target)
-        .await
-    {
-        Ok(()) => {}
-        // Another reconciler moved it first (and enqueues it), or it changed meanwhile.
-        Err(StoreError::Conflict) => return Ok(Handled::Skipped),
-        Err(e) => return Err(e.into()),
+    let found = store.unrecorded_in_minute(minute).await?;
+    let mut messages: Vec<OutgoingMessage> = Vec::new();
+    for u in &found {
+        report.events += 1;
+        for d in &u.deliveries {
+            match requeue_message(d, &u.event, false) {
+                Ok(m) => messages.push(m),
+                Err(e) => {
+                    tracing::error!(delivery_id = %d.id, error = %e, "delivery not re-enqueued");
+                    report.errors += 1;
+                }
+            }
+        }
     }
-    if target != now {
-        return Ok(Handled::Moved);
+    if messages.is_empty() {
+        return Ok(());
     }
-    // Claimed: if this send fails, the mark (now) makes it stale again after `stale_after`.
-    let event = store
-        .get_event(&d.tenant_id, &d.event_id)
-        .await?
-        .ok_or_else(|| CandidateError::Other("the delivery's event is missing".into()))?;
-    let message =
-        requeue_message(&d, &event, false).map_err(|e| CandidateError::Other(e.to_string()))?;
     queue
-        .send(&[message])
+        .send(&messages)
         .await
-        .map_err(|e| CandidateError::Other(e.to_string()))?;
-    tracing::info!(delivery_id = %d.id, tenant_id = %d.tenant_id, "stale pending delivery re-enqueued");
-    Ok(Handled::Requeued)
+        .map_err(|e| StoreError::Unavailable(format!("queue: {e}")))?;
+    report.requeued += messages.len();
+    tracing::info!(
+        minute,
+        requeued = messages.len(),
+        "deliveries with nothing recorded re-enqueued"
+    );
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use shared::adapters::contract::fixtures::{attempted, delivered, deliveries_of, event_at};
     use shared::adapters::memory::{MemoryQueue, MemoryStore};
-    use shared::domain::model::{DeliveryRecord, DeliveryStatus, EventRecord};
-    use shared::ports::{AttemptLog, EventWrite};
+    use shared::domain::model::DeliveryMessage;
+    use shared::ports::{EventWrite, Reconcile};
 
     const MIN: i64 = 60_000;
     const NOW: i64 = 1_700_000_000_000;
     const STALE: Duration = Duration::from_secs(900);
 
-    fn event() -> EventRecord {
-        EventRecord {
-            id: "evt_1".into(),
-            tenant_id: "t".into(),
-            event_type: "a.b".into(),
-            payload: r#"{"k":1}"#.into(),
-            metadata: None,
-            idempotency_key: None,
-            created_at: NOW - 60 * MIN,
-        }
-    }
-
-    fn pending(written: EpochMillis) -> DeliveryRecord {
-        DeliveryRecord {
-            updated_at: written,
-            created_at: written,
-            ..shared::domain::fanout::new_delivery(
-                &event(),
-                Some("ep".into()),
-                "https://x".into(),
-                written,
-            )
-        }
-    }
-
-    /// The ingest crash: written pending 20 minutes ago, never enqueued. One run enqueues it;
-    /// a second run right after (or one running at once) does not enqueue it again.
+    /// The ingest crash: an event written 20 minutes ago, its messages never sent. One run
+    /// enqueues its deliveries with nothing recorded (not the recorded one, not the fresh
+    /// event's); a run at the same time does nothing; a later run does not read it again.
     #[tokio::test]
-    async fn a_lost_delivery_is_enqueued_once_by_two_runs() {
+    async fn an_unsent_event_is_enqueued_once_by_two_runs() {
         let store = MemoryStore::new();
         let queue = MemoryQueue::new();
-        let lost = pending(NOW - 20 * MIN);
-        let fresh = pending(NOW - 2 * MIN);
-        store
-            .put_event(&event(), &[lost.clone(), fresh])
-            .await
-            .unwrap();
+        let lost = event_at(
+            "t",
+            NOW - 20 * MIN,
+            &["ep_1", "ep_2"],
+            Some("https://once.example/"),
+        );
+        let fresh = event_at("t", NOW - 2 * MIN, &["ep_1"], None);
+        store.put_event(&lost).await.unwrap();
+        store.put_event(&fresh).await.unwrap();
+        let ds = deliveries_of(&lost, false);
+        attempted(&store, &ds[0], &delivered()).await;
         let (a, b) = tokio::join!(
             sweep(&store, &queue, NOW, STALE, 100),
             sweep(&store, &queue, NOW, STALE, 100)
         );
         let (a, b) = (a.unwrap(), b.unwrap());
-        assert_eq!(a.requeued + b.requeued, 1, "{a:?} {b:?}");
-        let sent = queue.sent();
-        assert_eq!(sent.len(), 1);
-        assert!(sent[0].body.contains(&lost.id));
+        assert_eq!(a.requeued + b.requeued, 2, "{a:?} {b:?}");
+        assert!(
+            a.minutes == 0 || b.minutes == 0,
+            "the minutes are read once"
+        );
+        let sent: Vec<DeliveryMessage> = queue
+            .sent()
+            .iter()
+            .map(|m| serde_json::from_str(&m.body).unwrap())
+            .collect();
+        let ids: Vec<&str> = sent.iter().map(|m| m.delivery_id.as_str()).collect();
+        assert_eq!(ids, [ds[1].id.as_str(), ds[2].id.as_str()]);
+        assert!(!sent[0].initial, "the worker reads the log first");
+        assert_eq!(sent[0].endpoint_id.as_deref(), Some("ep_2"));
+        assert_eq!(sent[1].url.as_deref(), Some("https://once.example/"));
+        assert_eq!(sent[1].payload.get(), lost.payload);
         let again = sweep(&store, &queue, NOW + MIN, STALE, 100).await.unwrap();
-        assert_eq!((again.examined, again.requeued), (0, 0));
-        // 16 minutes later neither is delivered (no worker runs here): the first is enqueued
-        // again (that message may be lost too), and the second is now stale as well.
+        assert_eq!(again.requeued, 0, "{again:?}");
+        // 16 minutes later the fresh event's minute is due too.
         let later = sweep(&store, &queue, NOW + 16 * MIN, STALE, 100)
             .await
             .unwrap();
-        assert_eq!(later.requeued, 2);
+        assert_eq!((later.requeued, later.busy), (1, false), "{later:?}");
+        assert_eq!(queue.sent().len(), 3);
     }
 
-    /// A live lease means a worker is on it; a delivery waiting for a later retry only gets its
-    /// mark moved (and is not read again before it is due); a delivered one is off the index.
+    /// While another run holds the lease, a run does nothing.
     #[tokio::test]
-    async fn leased_waiting_and_final_deliveries_are_left_alone() {
+    async fn a_held_lease_makes_a_run_busy() {
         let store = MemoryStore::new();
         let queue = MemoryQueue::new();
-        let leased = pending(NOW - 30 * MIN);
-        let waiting = DeliveryRecord {
-            next_attempt_at: Some(NOW + 120 * MIN),
-            ..pending(NOW - 40 * MIN)
-        };
-        let done = pending(NOW - 50 * MIN);
         store
-            .put_event(&event(), &[leased.clone(), waiting, done.clone()])
+            .put_event(&event_at("t", NOW - 20 * MIN, &["ep_1"], None))
             .await
             .unwrap();
         store
-            .claim(&leased, "w", NOW, NOW + MIN, false)
+            .take_reconcile_lease(NOW, NOW + 5 * MIN)
             .await
             .unwrap();
+        let busy = sweep(&store, &queue, NOW + MIN, STALE, 100).await.unwrap();
+        assert!(busy.busy && busy.requeued == 0, "{busy:?}");
+        let after = sweep(&store, &queue, NOW + 6 * MIN, STALE, 100)
+            .await
+            .unwrap();
+        assert_eq!(after.requeued, 1, "the lease expired: {after:?}");
+    }
+
+    /// A queue outage stops the run before the cursor passes the minute: the next run sends it.
+    #[tokio::test]
+    async fn a_queue_outage_leaves_the_minute_for_the_next_run() {
+        let store = MemoryStore::new();
+        let queue = MemoryQueue::new();
         store
-            .claim(&done, "w", NOW - 49 * MIN, NOW - 48 * MIN, false)
+            .put_event(&event_at("t", NOW - 20 * MIN, &["ep_1"], None))
             .await
             .unwrap();
-        let attempt = shared::domain::model::AttemptRecord {
-            id: "att_1".into(),
-            delivery_id: done.id.clone(),
-            number: 1,
-            url: "https://x".into(),
-            started_at: NOW - 49 * MIN,
-            duration_ms: 5,
-            status_code: Some(200),
-            outcome: shared::domain::attempt::Outcome::Delivered,
-            error: None,
-            response_excerpt: None,
-            manual: false,
-        };
-        let update = shared::ports::DeliveryUpdate {
-            status: DeliveryStatus::Delivered,
-            next_attempt_at: None,
-            last_error: None,
-        };
-        store
-            .record_attempt("t", &attempt, &update, "w")
-            .await
-            .unwrap();
-        let report = sweep(&store, &queue, NOW, STALE, 100).await.unwrap();
-        assert_eq!(
-            (
-                report.examined,
-                report.requeued,
-                report.moved,
-                report.skipped
-            ),
-            (2, 0, 1, 1)
-        );
-        assert!(queue.sent().is_empty());
-        let next = sweep(&store, &queue, NOW + MIN, STALE, 100).await.unwrap();
-        assert_eq!(next.examined, 1, "only the leased one is read again");
+        queue.set_unavailable(true);
+        assert!(sweep(&store, &queue, NOW, STALE, 100).await.is_err());
+        queue.set_unavailable(false);
+        let next = sweep(&store, &queue, NOW + 1, STALE, 100).await.unwrap();
+        assert_eq!(next.requeued, 1, "{next:?}");
     }
 }

@@ -6,7 +6,7 @@ use serde_json::value::RawValue;
 
 use crate::domain::clock::EpochMillis;
 use crate::domain::event_type::{EventType, any_matches};
-use crate::domain::ids::IdKind;
+use crate::domain::ids::{IdKind, MAX_DELIVERIES_PER_EVENT, delivery_id};
 use crate::domain::model::{
     DeliveryMessage, DeliveryRecord, DeliveryStatus, Endpoint, EventRecord,
 };
@@ -48,6 +48,15 @@ pub fn plan_as(
     one_off: Option<&str>,
     now: EpochMillis,
 ) -> FanOut {
+    let mut targets: Vec<(Option<String>, String)> = endpoints
+        .iter()
+        .filter(|ep| ep.enabled && any_matches(&ep.event_types, new.event_type))
+        .map(|ep| (Some(ep.id.clone()), ep.url.clone()))
+        .take(MAX_DELIVERIES_PER_EVENT - usize::from(one_off.is_some()))
+        .collect();
+    if let Some(url) = one_off {
+        targets.push((None, url.to_owned()));
+    }
     let event = EventRecord {
         id: event_id,
         tenant_id: new.tenant_id.to_owned(),
@@ -56,37 +65,29 @@ pub fn plan_as(
         metadata: new.metadata,
         idempotency_key: new.idempotency_key,
         created_at: now,
+        endpoint_ids: targets.iter().filter_map(|(ep, _)| ep.clone()).collect(),
+        webhook_url: one_off.map(str::to_owned),
     };
-    let mut targets: Vec<(Option<String>, String)> = endpoints
-        .iter()
-        .filter(|ep| ep.enabled && any_matches(&ep.event_types, new.event_type))
-        .map(|ep| (Some(ep.id.clone()), ep.url.clone()))
-        .collect();
-    if let Some(url) = one_off {
-        targets.push((None, url.to_owned()));
-    }
-    // Ids in plan order, so the event's deliveries read back (by id) in the order planned.
-    let ids = IdKind::Delivery.generate_ordered(targets.len());
+    // Delivery i's id is the event's id with index i: the event names its deliveries.
     let deliveries = targets
         .into_iter()
-        .zip(ids)
-        .map(|((endpoint_id, url), id)| DeliveryRecord {
-            id,
-            ..new_delivery(&event, endpoint_id, url, now)
-        })
+        .enumerate()
+        .map(|(i, (endpoint_id, url))| new_delivery(&event, i, endpoint_id, url, now))
         .collect();
     FanOut { event, deliveries }
 }
 
-/// A pending delivery of `event` to `url` (through endpoint `endpoint_id`, if any).
+/// Pending delivery number `index` of `event` to `url` (through endpoint `endpoint_id`, if
+/// any). An index beyond what ids can name gives an id no store accepts.
 pub fn new_delivery(
     event: &EventRecord,
+    index: usize,
     endpoint_id: Option<String>,
     url: String,
     now: EpochMillis,
 ) -> DeliveryRecord {
     DeliveryRecord {
-        id: IdKind::Delivery.generate(),
+        id: delivery_id(&event.id, index).unwrap_or_default(),
         tenant_id: event.tenant_id.clone(),
         event_id: event.id.clone(),
         event_type: event.event_type.clone(),
@@ -97,8 +98,8 @@ pub fn new_delivery(
         retry_base: 0,
         next_attempt_at: None,
         last_error: None,
-        lease_until: None,
-        lease_owner: None,
+        seq: 0,
+        restarted_at: None,
         created_at: now,
         updated_at: now,
     }
@@ -111,7 +112,7 @@ impl FanOut {
             .map_err(|e| MessageError(e.to_string()))?;
         self.deliveries
             .iter()
-            .map(|d| delivery_message(d, &payload, false))
+            .map(|d| encode(d, &payload, false, true))
             .collect()
     }
 }
@@ -128,6 +129,17 @@ pub fn delivery_message(
     payload: &RawValue,
     manual: bool,
 ) -> Result<OutgoingMessage, MessageError> {
+    encode(d, payload, manual, false)
+}
+
+/// [`delivery_message`]; `initial` marks ingest's message, sent before anything can be
+/// recorded for the delivery.
+fn encode(
+    d: &DeliveryRecord,
+    payload: &RawValue,
+    manual: bool,
+    initial: bool,
+) -> Result<OutgoingMessage, MessageError> {
     let message = DeliveryMessage {
         v: DeliveryMessage::VERSION,
         tenant_id: d.tenant_id.clone(),
@@ -136,6 +148,9 @@ pub fn delivery_message(
         event_type: d.event_type.clone(),
         payload: payload.to_owned(),
         manual,
+        url: d.endpoint_id.is_none().then(|| d.url.clone()),
+        endpoint_id: d.endpoint_id.clone(),
+        initial,
     };
     serde_json::to_string(&message)
         .map(|body| OutgoingMessage {
@@ -230,5 +245,39 @@ mod tests {
         );
         assert_eq!(messages[0].id, plan.deliveries[0].id);
         assert!(!first.manual);
+        assert!(first.initial, "ingest's messages are the initial ones");
+        assert_eq!(first.endpoint_id.as_deref(), Some("ep_all"));
+        assert_eq!(first.url, None, "an endpoint's URL is read at attempt time");
+        let last: DeliveryMessage = serde_json::from_str(&messages[2].body).unwrap();
+        assert_eq!(last.url.as_deref(), Some("https://once.example/"));
+        assert_eq!(plan.event.endpoint_ids, vec!["ep_all", "ep_job"]);
+        assert_eq!(
+            plan.event.webhook_url.as_deref(),
+            Some("https://once.example/")
+        );
+        for (i, d) in plan.deliveries.iter().enumerate() {
+            assert_eq!(
+                crate::domain::ids::parse_delivery_id(&d.id),
+                Some((plan.event.id.clone(), i)),
+                "delivery {i} names its event"
+            );
+            let url = if i < 2 {
+                d.url.clone()
+            } else {
+                "https://once.example/".into()
+            };
+            assert_eq!(plan.event.unrecorded_delivery(i, url).as_ref(), Some(d));
+        }
+        assert_eq!(plan.event.unrecorded_delivery(3, String::new()), None);
+        let again: DeliveryMessage = serde_json::from_str(
+            &delivery_message(&plan.deliveries[0], &payload, true)
+                .unwrap()
+                .body,
+        )
+        .unwrap();
+        assert!(
+            again.manual && !again.initial,
+            "a re-sent delivery reads its log first"
+        );
     }
 }

@@ -24,24 +24,17 @@ impl IdKind {
     }
 
     /// A new id of this kind. ULIDs sort by creation time, so "newest first" is a key order.
+    /// A new id of this kind. An event id's body has its low [`INDEX_BITS`] bits clear: its
+    /// deliveries' ids are the event's body with those bits set to their index + 1 (see
+    /// [`delivery_id`]), so a delivery id says which event (and which of its deliveries) it is.
     pub fn generate(self) -> String {
-        format!("{}{}", self.prefix(), ulid::Ulid::new())
+        let body = match self {
+            IdKind::Event => ulid::Ulid(ulid::Ulid::new().0 & !INDEX_MASK),
+            _ => ulid::Ulid::new(),
+        };
+        format!("{}{body}", self.prefix())
     }
 
-    /// `n` new ids of this kind in increasing order (one event's deliveries: their key order is
-    /// the order they were planned in).
-    pub fn generate_ordered(self, n: usize) -> Vec<String> {
-        let mut generator = ulid::Generator::new();
-        (0..n)
-            .map(|_| {
-                let ulid = generator.generate().unwrap_or_else(|_| ulid::Ulid::new());
-                format!("{}{ulid}", self.prefix())
-            })
-            .collect()
-    }
-
-    /// Whether `s` has this kind's shape (prefix + a valid ULID), so malformed ids in URLs are
-    /// answered 404 without a table read.
     pub fn is_valid(self, s: &str) -> bool {
         s.strip_prefix(self.prefix())
             .is_some_and(|body| ulid::Ulid::from_string(body).is_ok())
@@ -50,6 +43,61 @@ impl IdKind {
 
 /// The smallest and largest delivery ids that deliveries created from `since` to `until`
 /// (epoch ms, inclusive) can have: ULIDs start with their millisecond.
+/// How many low bits of an event id's body number its deliveries.
+pub const INDEX_BITS: u32 = 10;
+const INDEX_MASK: u128 = (1 << INDEX_BITS) - 1;
+/// The most deliveries one event can have.
+pub const MAX_DELIVERIES_PER_EVENT: usize = (1 << INDEX_BITS) - 1;
+
+fn body(kind: IdKind, id: &str) -> Option<ulid::Ulid> {
+    id.strip_prefix(kind.prefix())
+        .and_then(|b| ulid::Ulid::from_string(b).ok())
+}
+
+/// The id of delivery number `index` (from 0, in plan order) of event `event_id`; None when
+/// the event id is not an event id or the index is beyond [`MAX_DELIVERIES_PER_EVENT`].
+pub fn delivery_id(event_id: &str, index: usize) -> Option<String> {
+    let event = body(IdKind::Event, event_id)?;
+    let index = u128::try_from(index).ok().filter(|i| *i < INDEX_MASK)?;
+    if event.0 & INDEX_MASK != 0 {
+        return None;
+    }
+    Some(format!(
+        "{}{}",
+        IdKind::Delivery.prefix(),
+        ulid::Ulid(event.0 | (index + 1))
+    ))
+}
+
+/// The event a delivery id belongs to and the delivery's index in it.
+pub fn parse_delivery_id(delivery_id: &str) -> Option<(String, usize)> {
+    let d = body(IdKind::Delivery, delivery_id)?;
+    let index = usize::try_from(d.0 & INDEX_MASK).ok()?.checked_sub(1)?;
+    let event = ulid::Ulid(d.0 & !INDEX_MASK);
+    Some((format!("{}{event}", IdKind::Event.prefix()), index))
+}
+
+/// Bits of randomness of an id's body (above the index bits), for spreading items over
+/// partitions: stable for an id, uniform over ids.
+pub fn spread(id: &str) -> u64 {
+    let b = id
+        .split_once('_')
+        .and_then(|(_, b)| ulid::Ulid::from_string(b).ok())
+        .map_or(0, |u| u.0);
+    // Truncation is the point: 64 random bits above the index bits.
+    #[allow(clippy::cast_possible_truncation)]
+    let bits = (b >> INDEX_BITS) as u64;
+    bits
+}
+
+/// When an id of any kind was generated (its ULID's time), epoch ms.
+pub fn created_at(id: &str) -> Option<i64> {
+    let b = id
+        .split_once('_')
+        .and_then(|(_, b)| ulid::Ulid::from_string(b).ok())?;
+    i64::try_from(b.timestamp_ms()).ok()
+}
+
 pub fn delivery_id_bounds(since: i64, until: i64) -> (String, String) {
     let ms = |t: i64| u64::try_from(t.max(0)).unwrap_or(0);
     (
@@ -63,12 +111,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ordered_ids_sort_in_generation_order() {
-        let ids = IdKind::Delivery.generate_ordered(200);
+    fn delivery_ids_name_their_event_and_index_and_sort_after_it() {
+        let event = IdKind::Event.generate();
+        let ids: Vec<String> = (0..MAX_DELIVERIES_PER_EVENT)
+            .map(|i| delivery_id(&event, i).unwrap())
+            .collect();
         let mut sorted = ids.clone();
         sorted.sort();
-        assert_eq!(ids, sorted);
-        assert!(ids.iter().all(|i| IdKind::Delivery.is_valid(i)));
+        assert_eq!(ids, sorted, "plan order is id order");
+        for (i, id) in ids.iter().enumerate() {
+            assert!(IdKind::Delivery.is_valid(id), "{id}");
+            assert_eq!(parse_delivery_id(id), Some((event.clone(), i)));
+            assert_eq!(created_at(id), created_at(&event));
+        }
+        assert_eq!(delivery_id(&event, MAX_DELIVERIES_PER_EVENT), None);
+        assert_eq!(delivery_id(&ids[0], 0), None, "not an event id");
+        let odd = format!("evt_{}", ulid::Ulid(ulid::Ulid::new().0 | 1));
+        assert_eq!(
+            delivery_id(&odd, 0),
+            None,
+            "index bits of an event are clear"
+        );
+        let zero = format!("dlv_{}", ulid::Ulid(ulid::Ulid::new().0 & !INDEX_MASK));
+        assert_eq!(
+            parse_delivery_id(&zero),
+            None,
+            "index 0 is the event itself"
+        );
+        assert_eq!(parse_delivery_id("dlv_nope"), None);
     }
 
     #[test]

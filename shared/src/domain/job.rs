@@ -93,6 +93,15 @@ impl JobRecord {
         }
     }
 
+    /// Whether `d` was restarted by this job and still waits for its first attempt since: a
+    /// page that ran before but was not saved (the process stopped between the restart and the
+    /// enqueue) enqueues it again. A second message is harmless: the log records each attempt
+    /// once.
+    pub fn restarted(&self, d: &DeliveryRecord) -> bool {
+        d.status == DeliveryStatus::Pending
+            && d.restarted_at.is_some_and(|at| at >= self.created_at)
+    }
+
     /// Whether this job puts `d` back on its schedule.
     pub fn selects(&self, d: &DeliveryRecord) -> bool {
         if d.status != DeliveryStatus::Failed {
@@ -198,19 +207,21 @@ mod tests {
 
     fn failed(last_error: &str, updated_at: EpochMillis) -> DeliveryRecord {
         let event = EventRecord {
-            id: "evt_1".into(),
+            id: crate::domain::ids::IdKind::Event.generate(),
             tenant_id: "t".into(),
             event_type: "a.b".into(),
             payload: "{}".into(),
             metadata: None,
             idempotency_key: None,
             created_at: 1,
+            endpoint_ids: vec!["ep_1".into()],
+            webhook_url: None,
         };
         DeliveryRecord {
             status: DeliveryStatus::Failed,
             last_error: Some(last_error.into()),
             updated_at,
-            ..new_delivery(&event, Some("ep_1".into()), "https://x".into(), 1)
+            ..new_delivery(&event, 0, Some("ep_1".into()), "https://x".into(), 1)
         }
     }
 
@@ -228,6 +239,19 @@ mod tests {
             ..failed(ENDPOINT_DISABLED, 200)
         };
         assert!(!recover.selects(&pending) && !resume.selects(&pending));
+        let restarted = DeliveryRecord {
+            restarted_at: Some(5),
+            ..pending.clone()
+        };
+        assert!(
+            recover.restarted(&restarted),
+            "restarted since the job began"
+        );
+        assert!(!recover.restarted(&DeliveryRecord {
+            restarted_at: Some(4),
+            ..pending.clone()
+        }));
+        assert!(!recover.restarted(&pending));
     }
 
     #[test]

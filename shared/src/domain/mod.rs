@@ -10,6 +10,7 @@ pub mod fanout;
 pub mod headers;
 pub mod ids;
 pub mod job;
+pub mod log;
 pub mod model;
 pub mod own_hosts;
 pub mod reconcile;

@@ -114,6 +114,48 @@ pub struct EventRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
     pub created_at: EpochMillis,
+    /// The endpoints the event was fanned out to, in plan order: delivery `i` (see
+    /// [`crate::domain::ids::delivery_id`]) goes to `endpoint_ids[i]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoint_ids: Vec<String>,
+    /// The one-off receiver: the event's last delivery (index `endpoint_ids.len()`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+}
+
+impl EventRecord {
+    /// How many deliveries the event has.
+    pub fn delivery_count(&self) -> usize {
+        self.endpoint_ids.len() + usize::from(self.webhook_url.is_some())
+    }
+
+    /// Delivery `index` as it stands before anything was recorded for it: pending, no
+    /// attempt. `url` is the endpoint's (the caller looks it up) or the one-off URL.
+    pub fn unrecorded_delivery(&self, index: usize, url: String) -> Option<DeliveryRecord> {
+        let id = crate::domain::ids::delivery_id(&self.id, index)?;
+        let endpoint_id = match self.endpoint_ids.get(index) {
+            Some(ep) => Some(ep.clone()),
+            None if index == self.endpoint_ids.len() && self.webhook_url.is_some() => None,
+            None => return None,
+        };
+        Some(DeliveryRecord {
+            id,
+            tenant_id: self.tenant_id.clone(),
+            event_id: self.id.clone(),
+            event_type: self.event_type.clone(),
+            endpoint_id,
+            url,
+            status: DeliveryStatus::Pending,
+            attempt_count: 0,
+            retry_base: 0,
+            next_attempt_at: None,
+            last_error: None,
+            seq: 0,
+            restarted_at: None,
+            created_at: self.created_at,
+            updated_at: self.created_at,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -171,11 +213,14 @@ pub struct DeliveryRecord {
     /// Why a failed delivery stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
-    /// While a worker holds the delivery for an attempt: until when, and who.
+    /// How many records the delivery's log holds (attempts, restarts, failures without an
+    /// attempt); 0 until the first. The next record is number `seq + 1`, and only one writer
+    /// can add it.
+    #[serde(default)]
+    pub seq: u32,
+    /// When the latest record is a restart (recover, resume): when it was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lease_until: Option<EpochMillis>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lease_owner: Option<String>,
+    pub restarted_at: Option<EpochMillis>,
     pub created_at: EpochMillis,
     pub updated_at: EpochMillis,
 }
@@ -227,10 +272,20 @@ pub struct DeliveryMessage {
     /// One attempt now, outside the schedule (`POST .../deliveries/{id}/retry`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub manual: bool,
+    /// The endpoint (None for a one-off `webhook_url` delivery): where the delivery's log is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_id: Option<String>,
+    /// The one-off receiver of a delivery with no endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The message ingest sent with the event: nothing can have been recorded for the delivery
+    /// before its first receive, so that receive attempts without reading the log.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub initial: bool,
 }
 
 impl DeliveryMessage {
-    pub const VERSION: u8 = 1;
+    pub const VERSION: u8 = 2;
 }
 
 #[cfg(test)]
@@ -260,6 +315,9 @@ mod tests {
             event_type: "job.completed".into(),
             payload: RawValue::from_string(payload.into()).unwrap(),
             manual: false,
+            endpoint_id: Some("ep_1".into()),
+            url: None,
+            initial: true,
         };
         let body = serde_json::to_string(&msg).unwrap();
         let back: DeliveryMessage = serde_json::from_str(&body).unwrap();

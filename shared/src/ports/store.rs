@@ -26,13 +26,7 @@ pub enum StoreError {
     Unavailable(String),
 }
 
-/// The state a delivery moves to after an attempt.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeliveryUpdate {
-    pub status: DeliveryStatus,
-    pub next_attempt_at: Option<EpochMillis>,
-    pub last_error: Option<String>,
-}
+pub use crate::domain::log::DeliveryUpdate;
 
 #[async_trait]
 pub trait TenantRead: Send + Sync {
@@ -154,12 +148,10 @@ pub trait Idempotency: Send + Sync {
 
 #[async_trait]
 pub trait EventWrite: Send + Sync {
-    /// Writes an event and its deliveries; every item is written or the call fails.
-    async fn put_event(
-        &self,
-        event: &EventRecord,
-        deliveries: &[DeliveryRecord],
-    ) -> Result<(), StoreError>;
+    /// Writes the event (which names its deliveries: [`EventRecord::endpoint_ids`], one-off
+    /// URL). Nothing is written per delivery: a delivery with nothing recorded is pending.
+    /// Writing the same event again is allowed (a resumed intake) and changes nothing.
+    async fn put_event(&self, event: &EventRecord) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -245,78 +237,52 @@ pub trait DeliveryRead: Send + Sync {
         after: Option<&str>,
         limit: usize,
     ) -> Result<DeliveryPage, StoreError>;
-    /// An endpoint's failed deliveries created from `since` to `until` (epoch ms, inclusive).
-    async fn failed_deliveries_between(
-        &self,
-        tenant_id: &str,
-        endpoint_id: &str,
-        since: EpochMillis,
-        until: EpochMillis,
-    ) -> Result<Vec<DeliveryRecord>, StoreError>;
 }
 
-/// The delivery function's lease and attempt log.
+/// The delivery's log: every attempt and every change of state is one record, appended once.
+/// A delivery's state is its latest record's (or, before the first, the pending state its
+/// event implies). Two copies of one message may both make the same attempt; only one of them
+/// records it.
 #[async_trait]
 pub trait AttemptLog: Send + Sync {
-    /// Takes the delivery for one attempt: succeeds only if it is pending, has made exactly
-    /// `attempt_count` attempts and no other worker holds an unexpired lease (else Conflict).
-    /// `manual`: a manual attempt may be made whatever the status.
-    async fn claim(
+    /// The delivery's latest recorded state, read strongly; None while nothing is recorded.
+    /// `endpoint_id` (None for a one-off delivery) says where the log is.
+    async fn delivery_state(
         &self,
-        delivery: &DeliveryRecord,
-        owner: &str,
-        now: EpochMillis,
-        lease_until: EpochMillis,
-        manual: bool,
-    ) -> Result<(), StoreError>;
-    /// Records attempt `attempt.number` (Conflict if one of that number exists), then moves the
-    /// delivery on if `owner` still holds it (else Conflict).
+        tenant_id: &str,
+        endpoint_id: Option<&str>,
+        delivery_id: &str,
+    ) -> Result<Option<DeliveryRecord>, StoreError>;
+    /// Appends record `before.seq + 1`: `attempt` and the delivery's state after it
+    /// ([`crate::domain::log::after_attempt`]). Conflict when that record exists (another copy
+    /// recorded first); the caller reads the state again.
     async fn record_attempt(
         &self,
-        tenant_id: &str,
+        before: &DeliveryRecord,
         attempt: &AttemptRecord,
         update: &DeliveryUpdate,
-        owner: &str,
     ) -> Result<(), StoreError>;
-    /// Moves the delivery on after `attempt` (already recorded), if `owner` holds it (else
-    /// Conflict).
-    async fn advance_delivery(
-        &self,
-        tenant_id: &str,
-        attempt: &AttemptRecord,
-        update: &DeliveryUpdate,
-        owner: &str,
-    ) -> Result<(), StoreError>;
-    /// Attempt `number` of a delivery, if it was recorded (strongly consistent).
-    async fn get_attempt(
-        &self,
-        tenant_id: &str,
-        delivery_id: &str,
-        number: u32,
-    ) -> Result<Option<AttemptRecord>, StoreError>;
 }
 
-/// Ending and restarting deliveries outside an attempt.
 #[async_trait]
 pub trait DeliveryControl: Send + Sync {
-    /// Puts a failed delivery back to pending with its schedule restarted (Conflict unless it
-    /// is failed).
+    /// Appends a restart record to a failed delivery (`d` as read): pending again, its
+    /// schedule from the start. Conflict unless `d` is failed and still the latest state.
     async fn restart_delivery(
         &self,
-        delivery: &DeliveryRecord,
+        d: &DeliveryRecord,
         now: EpochMillis,
     ) -> Result<(), StoreError>;
-    /// Ends a pending delivery without an attempt (its endpoint was deleted, say).
+    /// Appends a failure record to a pending delivery (`d` as read), without an attempt.
+    /// Conflict unless `d` is pending and still the latest state.
     async fn fail_delivery(
         &self,
-        tenant_id: &str,
-        delivery_id: &str,
+        d: &DeliveryRecord,
         reason: &str,
         now: EpochMillis,
     ) -> Result<(), StoreError>;
 }
 
-/// Jobs (long work behind a 202): the item holding a job's progress.
 #[async_trait]
 pub trait JobStore: Send + Sync {
     /// Writes a new job (Conflict if one with its id exists).
@@ -331,37 +297,36 @@ pub trait JobStore: Send + Sync {
 
 /// A pending delivery named by the reconcile index, with its mark (see
 /// [`crate::domain::reconcile`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StaleCandidate {
-    pub tenant_id: String,
-    pub delivery_id: String,
-    pub mark: EpochMillis,
+/// The deliveries of one event that nothing is recorded for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unrecorded {
+    pub event: EventRecord,
+    pub deliveries: Vec<DeliveryRecord>,
 }
 
-/// The reconciler's view: pending deliveries by their reconcile mark. Every delivery written
-/// pending gets a mark; it is dropped when the delivery becomes delivered or failed, so the
-/// index holds pending deliveries only and is read without a scan.
+/// The reconciler's reads. Events are kept by the minute they were created in, so the
+/// reconciler reads each minute once, after it is old enough, with no index and no scan.
 #[async_trait]
 pub trait Reconcile: Send + Sync {
-    /// Pending deliveries whose mark is before `before`, oldest marks first per shard, at most
-    /// `limit` in all (eventually consistent: the caller reads each delivery again).
-    async fn stale_candidates(
+    /// Takes the reconciler's lease (free, or expired before `now`) until `until`; returns the
+    /// last minute reconciled (epoch minutes), None when none was. Conflict when another run
+    /// holds the lease.
+    async fn take_reconcile_lease(
         &self,
-        before: EpochMillis,
-        limit: usize,
-    ) -> Result<Vec<StaleCandidate>, StoreError>;
-    /// Moves a pending delivery's mark from `from` to `to` (Conflict if it is not pending or
-    /// its mark is not `from` any more: another reconciler moved it first).
-    async fn move_mark(
+        now: EpochMillis,
+        until: EpochMillis,
+    ) -> Result<Option<i64>, StoreError>;
+    /// Saves `minute` as reconciled and holds the lease until `until` (0 releases it).
+    async fn save_reconcile_cursor(
         &self,
-        tenant_id: &str,
-        delivery_id: &str,
-        from: EpochMillis,
-        to: EpochMillis,
+        minute: i64,
+        until: EpochMillis,
     ) -> Result<(), StoreError>;
+    /// The events created in epoch minute `minute` that have deliveries with nothing recorded,
+    /// with those deliveries. Reads the minute's events and the first record of each delivery.
+    async fn unrecorded_in_minute(&self, minute: i64) -> Result<Vec<Unrecorded>, StoreError>;
 }
 
-/// A cheap call proving a dependency is reachable (the health route).
 #[async_trait]
 pub trait Ping: Send + Sync {
     async fn ping(&self) -> Result<(), String>;

@@ -201,7 +201,7 @@ where
     }
 }
 
-/// Records the event and its deliveries, then enqueues one message per delivery.
+/// Records the event (one item, naming its deliveries), then enqueues one message per delivery.
 async fn accept<S, Q>(
     store: &S,
     queue: &Q,
@@ -223,7 +223,7 @@ where
         one_off.map(Url::as_str),
         now,
     );
-    store.put_event(&fan_out.event, &fan_out.deliveries).await?;
+    store.put_event(&fan_out.event).await?;
     let messages = fan_out.messages()?;
     if let Err(e) = queue.send(&messages).await {
         return Err(not_enqueued(store, &fan_out.deliveries, e, now).await);
@@ -250,10 +250,7 @@ pub(super) async fn not_enqueued<S: DeliveryControl + ?Sized>(
     };
     tracing::error!(error = %error, count = failed.len(), "deliveries not enqueued");
     for d in deliveries.iter().filter(|d| failed.contains(&d.id)) {
-        if let Err(e) = store
-            .fail_delivery(&d.tenant_id, &d.id, NOT_ENQUEUED, now)
-            .await
-        {
+        if let Err(e) = store.fail_delivery(d, NOT_ENQUEUED, now).await {
             tracing::error!(delivery_id = %d.id, error = %e, "could not mark an unenqueued delivery failed");
         }
     }

@@ -6,6 +6,7 @@ use url::Url;
 
 use shared::domain::clock::now_millis;
 use shared::domain::fanout::{self, requeue_message};
+use shared::domain::log::after_restart;
 use shared::domain::model::{DeliveryRecord, DeliveryStatus, EventRecord, Tenant};
 use shared::ports::{
     DeliveryControl, EndpointRead, Enqueue, EventRead, EventWrite, OutgoingMessage, StoreError,
@@ -23,12 +24,12 @@ pub struct Resume<'a> {
     pub left: Left,
 }
 
-/// Finishes the event of an earlier request: writes what it did not write (the event item,
-/// deliveries to receivers it has none for) and puts back the deliveries it recorded as not
-/// enqueued. After a request that stopped without a word, every delivery not yet attempted is
-/// enqueued again as well (its message may never have been sent; one sent twice is harmless —
-/// the delivery function's claim lets one attempt through). After one that failed and said so,
-/// what it did enqueue is not sent again.
+/// Finishes the event of an earlier request: writes the event when it did not, and sends the
+/// messages that may be missing. After a request that stopped without a word, every delivery
+/// with nothing recorded is enqueued again (its message may never have been sent; one sent
+/// twice is harmless — each attempt is recorded once). Deliveries it recorded as not enqueued
+/// are restarted and enqueued. After one that failed and said so, what it did enqueue is not
+/// sent again.
 pub async fn resume<S, Q>(
     store: &S,
     queue: &Q,
@@ -42,41 +43,38 @@ where
     Q: Enqueue + ?Sized,
 {
     let event_id = how.event_id;
-    let (stored, existing, endpoints) = futures::try_join!(
-        store.get_event(&tenant.id, event_id),
-        store.list_event_deliveries(&tenant.id, event_id),
-        store.list_endpoints(&tenant.id)
-    )?;
     let now = now_millis();
-    let plan = fanout::plan_as(
-        event_id.to_owned(),
-        event.as_new(&tenant.id),
-        &endpoints,
-        one_off.map(Url::as_str),
-        now,
-    );
-    // The first request's event, when it was written, is the event.
-    let event_record = stored.clone().unwrap_or(plan.event);
-    let missing: Vec<DeliveryRecord> = plan
-        .deliveries
-        .into_iter()
-        .filter(|d| !existing.iter().any(|e| same_receiver(e, d)))
-        .collect();
-    if stored.is_none() || !missing.is_empty() {
-        store.put_event(&event_record, &missing).await?;
-    }
-    let mut to_send: Vec<DeliveryRecord> = missing.clone();
+    let (event_record, written_now) = match store.get_event(&tenant.id, event_id).await? {
+        // The first request's event, when it was written, is the event.
+        Some(stored) => (stored, false),
+        None => {
+            let endpoints = store.list_endpoints(&tenant.id).await?;
+            let plan = fanout::plan_as(
+                event_id.to_owned(),
+                event.as_new(&tenant.id),
+                &endpoints,
+                one_off.map(Url::as_str),
+                now,
+            );
+            store.put_event(&plan.event).await?;
+            (plan.event, true)
+        }
+    };
+    let existing = store.list_event_deliveries(&tenant.id, event_id).await?;
+    let mut to_send: Vec<DeliveryRecord> = Vec::new();
     for d in &existing {
-        match (d.status, d.attempt_count, d.last_error.as_deref()) {
-            (DeliveryStatus::Pending, 0, _) if how.left == Left::Silent => to_send.push(d.clone()),
+        match (d.status, d.seq, d.last_error.as_deref()) {
+            (DeliveryStatus::Pending, 0, _) if written_now || how.left == Left::Silent => {
+                to_send.push(d.clone());
+            }
             (DeliveryStatus::Failed, _, Some(NOT_ENQUEUED)) => {
                 match store.restart_delivery(d, now).await {
-                    Ok(()) => to_send.push(d.clone()),
+                    Ok(()) => to_send.extend(after_restart(d, now).map(|r| r.state)),
                     Err(StoreError::Conflict) => {} // put back by a concurrent retry
                     Err(e) => return Err(e.into()),
                 }
             }
-            _ => {} // attempted already: it has its own message
+            _ => {} // recorded already: it has its own message
         }
     }
     let messages = to_send
@@ -87,18 +85,7 @@ where
         return Err(not_enqueued(store, &to_send, e, now).await);
     }
     tracing::info!(event_id, resent = to_send.len(), "event resumed");
-    let mut all: Vec<DeliveryRecord> = existing.into_iter().chain(missing).collect();
-    all.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(AcceptedEvent::from_records(&event_record, &all))
-}
-
-/// Whether two deliveries of one event go to the same receiver.
-fn same_receiver(a: &DeliveryRecord, b: &DeliveryRecord) -> bool {
-    match (&a.endpoint_id, &b.endpoint_id) {
-        (Some(x), Some(y)) => x == y,
-        (None, None) => a.url == b.url,
-        _ => false,
-    }
+    Ok(AcceptedEvent::from_records(&event_record, &existing))
 }
 
 /// The answer of an accepted event, rebuilt from it and its deliveries (read back in the order

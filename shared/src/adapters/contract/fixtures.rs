@@ -10,7 +10,7 @@ use crate::domain::model::{
 };
 use crate::domain::secret::Secret;
 use crate::domain::settings::SettingsPatch;
-use crate::ports::store::{DeliveryUpdate, EventWrite, StoreError, TenantWrite};
+use crate::ports::store::{AttemptLog, DeliveryUpdate, EventWrite, StoreError, TenantWrite};
 
 pub const T0: EpochMillis = 1_700_000_000_000;
 
@@ -57,53 +57,44 @@ pub fn endpoint(tenant_id: &str, id: &str) -> Endpoint {
     }
 }
 
-pub fn event(tenant_id: &str, id: &str) -> EventRecord {
+/// An event made at `ms` (its id carries the time) with deliveries to `endpoints`, then
+/// `one_off` when given.
+pub fn event_at(
+    tenant_id: &str,
+    ms: EpochMillis,
+    endpoints: &[&str],
+    one_off: Option<&str>,
+) -> EventRecord {
     let mut metadata = serde_json::Map::new();
     metadata.insert("job".into(), serde_json::json!({"n": 1.5, "tags": ["a"]}));
+    let random: u128 = rand::random::<u128>() & !((1u128 << crate::domain::ids::INDEX_BITS) - 1);
+    let ulid = ulid::Ulid::from_parts(u64::try_from(ms).unwrap(), random);
     EventRecord {
-        id: id.to_owned(),
+        id: format!("evt_{ulid}"),
         tenant_id: tenant_id.to_owned(),
         event_type: "job.completed".into(),
         payload: r#"{"job": 7, "ok": true}"#.into(),
         metadata: Some(metadata),
         idempotency_key: None,
-        created_at: T0,
-    }
-}
-
-/// A delivery id created at `ms`; `seq` orders ids of the same millisecond.
-pub fn delivery_id(ms: EpochMillis, seq: u128) -> String {
-    format!(
-        "dlv_{}",
-        ulid::Ulid::from_parts(u64::try_from(ms).unwrap(), seq)
-    )
-}
-
-/// A pending delivery with no attempt yet, created at `ms`.
-pub fn delivery(
-    tenant_id: &str,
-    event_id: &str,
-    endpoint_id: Option<&str>,
-    ms: EpochMillis,
-    seq: u128,
-) -> DeliveryRecord {
-    DeliveryRecord {
-        id: delivery_id(ms, seq),
-        tenant_id: tenant_id.to_owned(),
-        event_id: event_id.to_owned(),
-        event_type: "job.completed".into(),
-        endpoint_id: endpoint_id.map(str::to_owned),
-        url: "https://example.com/hook".into(),
-        status: DeliveryStatus::Pending,
-        attempt_count: 0,
-        retry_base: 0,
-        next_attempt_at: Some(ms),
-        last_error: None,
-        lease_until: None,
-        lease_owner: None,
         created_at: ms,
-        updated_at: ms,
+        endpoint_ids: endpoints.iter().map(|e| (*e).to_owned()).collect(),
+        webhook_url: one_off.map(str::to_owned),
     }
+}
+
+/// An event's deliveries as they stand before anything is recorded (endpoint URLs as
+/// [`endpoint`] makes them; no endpoint item needs to exist: its URL is then empty).
+pub fn deliveries_of(e: &EventRecord, endpoints_exist: bool) -> Vec<DeliveryRecord> {
+    (0..e.delivery_count())
+        .map(|i| {
+            let url = match e.endpoint_ids.get(i) {
+                Some(ep) if endpoints_exist => format!("https://example.com/{ep}"),
+                Some(_) => String::new(),
+                None => e.webhook_url.clone().unwrap_or_default(),
+            };
+            e.unrecorded_delivery(i, url).unwrap()
+        })
+        .collect()
 }
 
 pub fn attempt(delivery_id: &str, number: u32, manual: bool) -> AttemptRecord {
@@ -145,28 +136,41 @@ pub fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>, what: 
     }
 }
 
-/// A tenant that exists, with an event holding `deliveries` (written through `put_event`).
+/// A tenant that exists, with `events` written.
 pub async fn seeded<S: TenantWrite + EventWrite + ?Sized>(
     store: &S,
     label: &str,
-    deliveries: impl FnOnce(&str) -> Vec<DeliveryRecord>,
+    events: impl FnOnce(&str) -> Vec<EventRecord>,
 ) -> (String, Vec<DeliveryRecord>) {
     let t = unique_tenant(label);
     store.put_tenant(&tenant(&t, 10), true).await.unwrap();
-    let ds = deliveries(&t);
-    store.put_event(&event(&t, "evt_1"), &ds).await.unwrap();
+    let mut ds = Vec::new();
+    for e in events(&t) {
+        store.put_event(&e).await.unwrap();
+        ds.extend(deliveries_of(&e, false));
+    }
     (t, ds)
 }
 
+/// One pending delivery to endpoint `ep_1` (no endpoint item).
 pub async fn one_delivery<S: TenantWrite + EventWrite + ?Sized>(
     store: &S,
     label: &str,
 ) -> DeliveryRecord {
-    let (_, mut ds) = seeded(store, label, |t| {
-        vec![delivery(t, "evt_1", Some("ep_1"), T0, 1)]
-    })
-    .await;
+    let (_, mut ds) = seeded(store, label, |t| vec![event_at(t, T0, &["ep_1"], None)]).await;
     ds.remove(0)
+}
+
+/// Records attempt `before.attempt_count + 1` on `before`, leaving the delivery `update` says;
+/// the state after it.
+pub async fn attempted<S: AttemptLog + ?Sized>(
+    store: &S,
+    before: &DeliveryRecord,
+    update: &DeliveryUpdate,
+) -> DeliveryRecord {
+    let a = attempt(&before.id, before.attempt_count + 1, false);
+    store.record_attempt(before, &a, update).await.unwrap();
+    crate::domain::log::after_attempt(before, &a, update).state
 }
 
 pub fn api_key(tenant_id: &str, id: &str, hash: &str) -> ApiKeyRecord {
@@ -178,10 +182,10 @@ pub fn api_key(tenant_id: &str, id: &str, hash: &str) -> ApiKeyRecord {
     }
 }
 
-/// The delivery as a worker would hold it after `count` attempts.
-pub fn d_at(d: &DeliveryRecord, count: u32) -> DeliveryRecord {
-    DeliveryRecord {
-        attempt_count: count,
-        ..d.clone()
+pub fn failed() -> DeliveryUpdate {
+    DeliveryUpdate {
+        status: DeliveryStatus::Failed,
+        next_attempt_at: None,
+        last_error: Some("receiver answered HTTP 503".into()),
     }
 }

@@ -7,7 +7,7 @@
 use super::fixtures::*;
 use crate::domain::job::{JobKind, JobRecord, JobStatus};
 use crate::domain::model::DeliveryStatus;
-use crate::ports::store::{Reconcile, StaleCandidate, Store};
+use crate::ports::store::{Reconcile, Store};
 
 /// A job is created once, read back as written, and saved only from the progress it was read
 /// at while it runs (two copies of a job message never both save a page).
@@ -34,15 +34,19 @@ pub async fn jobs_create_get_and_save_conditionally<S: Store + ?Sized>(store: &S
 /// A window read page by page, oldest first, every status, each delivery once.
 pub async fn window_pages_oldest_first_every_status<S: Store + ?Sized>(store: &S) {
     let (t, ds) = seeded(store, "window", |t| {
-        let mut ds: Vec<_> = (0..9)
-            .map(|i| delivery(t, "evt_1", Some("ep_1"), T0 + i, 0))
+        let mut es: Vec<_> = (0..9)
+            .map(|i| event_at(t, T0 + i, &["ep_1"], None))
             .collect();
-        ds.push(delivery(t, "evt_1", Some("ep_1"), T0 + 50, 0)); // outside the window
-        ds.push(delivery(t, "evt_1", Some("ep_2"), T0 + 3, 1)); // another endpoint
-        ds
+        es.push(event_at(t, T0 + 50, &["ep_1"], None)); // outside the window
+        es.push(event_at(t, T0 + 3, &["ep_2"], None)); // another endpoint
+        es
     })
     .await;
-    store.fail_delivery(&t, &ds[4].id, "x", T0).await.unwrap();
+    let mut recorded = Vec::new();
+    for (i, d) in ds.iter().enumerate() {
+        let update = if i == 4 { failed() } else { retry_at(T0) };
+        recorded.push(attempted(store, d, &update).await);
+    }
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -51,85 +55,68 @@ pub async fn window_pages_oldest_first_every_status<S: Store + ?Sized>(store: &S
             .await
             .unwrap();
         assert!(page.deliveries.len() <= 4);
-        seen.extend(page.deliveries.iter().map(|d| d.id.clone()));
+        seen.extend(page.deliveries);
         match page.next_after {
             Some(next) => after = Some(next),
             None => break,
         }
     }
-    let expected: Vec<String> = ds[..9].iter().map(|d| d.id.clone()).collect();
-    assert_eq!(seen, expected);
+    assert_eq!(seen, recorded[..9].to_vec());
+    assert_eq!(seen[4].status, DeliveryStatus::Failed);
 }
 
-async fn marks_of<S: Reconcile + ?Sized>(store: &S, t: &str) -> Vec<StaleCandidate> {
-    let all = store
-        .stale_candidates(T0 + 1_000_000, 100_000)
-        .await
-        .unwrap();
-    all.into_iter().filter(|c| c.tenant_id == t).collect()
-}
-
-/// A delivery is on the reconcile index exactly while it is pending: written pending (mark =
-/// when written), kept through a retry, taken off when failed or delivered, put back by a
-/// restart (mark = the restart); a mark moves only from the value it has.
-pub async fn reconcile_index_holds_pending_deliveries_only<S: Store + ?Sized>(store: &S) {
-    let d = one_delivery(store, "reconcile").await;
-    let t = d.tenant_id.clone();
-    let mark = |m| StaleCandidate {
-        tenant_id: t.clone(),
-        delivery_id: d.id.clone(),
-        mark: m,
-    };
-    assert_eq!(marks_of(store, &t).await, vec![mark(T0)]);
-    assert!(
-        store
-            .stale_candidates(T0, 100_000)
-            .await
-            .unwrap()
-            .iter()
-            .all(|c| c.tenant_id != t),
-        "a mark at T0 is not before T0"
-    );
-    store.claim(&d, "w", T0, T0 + 30, false).await.unwrap();
-    let first = attempt(&d.id, 1, false);
+/// The reconciler's lease is held by one run at a time; a minute's events with deliveries
+/// that have nothing recorded are found, and only those deliveries.
+pub async fn reconcile_finds_unrecorded_deliveries_by_minute<S: Store + ?Sized>(store: &S) {
+    // A minute of its own, far from other checks' events (T0 is shared).
+    let base = T0 - 1_000 * 60_000 - (rand::random::<u32>() % 100_000) as i64 * 60_000;
+    let minute = crate::domain::reconcile::minute_of(base);
+    let (t, ds) = seeded(store, "reconcile", |t| {
+        vec![
+            event_at(
+                t,
+                base + 1,
+                &["ep_1", "ep_2"],
+                Some("https://once.example/"),
+            ),
+            event_at(t, base + 2, &["ep_1"], None),
+            event_at(t, base + 60_000, &["ep_1"], None), // the next minute
+        ]
+    })
+    .await;
+    attempted(store, &ds[0], &delivered()).await; // recorded: not returned
     store
-        .record_attempt(&t, &first, &retry_at(T0 + 60), "w")
+        .fail_delivery(&ds[3], "not enqueued", base)
+        .await
+        .unwrap(); // recorded too
+    let found = store.unrecorded_in_minute(minute).await.unwrap();
+    let mine: Vec<_> = found.iter().filter(|u| u.event.tenant_id == t).collect();
+    assert_eq!(mine.len(), 1, "the second event has nothing unrecorded");
+    let ids: Vec<&str> = mine[0].deliveries.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, [ds[1].id.as_str(), ds[2].id.as_str()]);
+    assert_eq!(mine[0].deliveries[1].url, "https://once.example/");
+    assert_eq!(mine[0].deliveries[0].endpoint_id.as_deref(), Some("ep_2"));
+    let next = store.unrecorded_in_minute(minute + 1).await.unwrap();
+    assert_eq!(next.iter().filter(|u| u.event.tenant_id == t).count(), 1);
+}
+
+/// Two runs at once: the second cannot take the lease until the first's expires or is released.
+pub async fn reconcile_lease_is_held_once<S: Reconcile + ?Sized>(store: &S) {
+    // The cursor is shared by the whole table: wait out any lease a previous check left.
+    let now = crate::domain::clock::now_millis() + 10 * 60_000;
+    let _ = store.take_reconcile_lease(now, now + 1_000).await;
+    let last = store
+        .take_reconcile_lease(now + 2_000, now + 3_000)
         .await
         .unwrap();
-    assert_eq!(
-        marks_of(store, &t).await,
-        vec![mark(T0)],
-        "a retry leaves the mark"
-    );
-    store.move_mark(&t, &d.id, T0, T0 + 60).await.unwrap();
     assert_conflict(
-        store.move_mark(&t, &d.id, T0, T0 + 90).await,
-        "moved from a stale mark",
+        store.take_reconcile_lease(now + 2_500, now + 9_000).await,
+        "held",
     );
-    assert_eq!(marks_of(store, &t).await, vec![mark(T0 + 60)]);
-    store
-        .fail_delivery(&t, &d.id, "gone", T0 + 70)
-        .await
-        .unwrap();
-    assert_eq!(marks_of(store, &t).await, vec![]);
-    assert_conflict(store.move_mark(&t, &d.id, T0 + 60, T0 + 90).await, "failed");
-    let failed = store.get_delivery(&t, &d.id).await.unwrap().unwrap();
-    store.restart_delivery(&failed, T0 + 100).await.unwrap();
-    assert_eq!(marks_of(store, &t).await, vec![mark(T0 + 100)]);
-    let again = store.get_delivery(&t, &d.id).await.unwrap().unwrap();
-    assert_eq!(again.status, DeliveryStatus::Pending);
-    store
-        .claim(&again, "w", T0 + 200, T0 + 230, false)
-        .await
-        .unwrap();
-    let second = attempt(&d.id, 2, false);
-    store
-        .record_attempt(&t, &second, &delivered(), "w")
-        .await
-        .unwrap();
+    let m = last.unwrap_or(0) + 1;
+    store.save_reconcile_cursor(m, 0).await.unwrap();
     assert_eq!(
-        marks_of(store, &t).await,
-        vec![],
-        "delivered: off the index"
+        store.take_reconcile_lease(now + 2_600, 0).await.unwrap(),
+        Some(m)
     );
 }

@@ -42,17 +42,14 @@ pub async fn run_all<S: Store + ?Sized>(store: &S) {
     api_keys_put_find_delete(store).await;
     idempotency_claim_complete_release(store).await;
     events_and_their_deliveries(store).await;
-    get_delivery_and_attempts(store).await;
-    claim_requires_pending_exact_count_and_no_live_lease(store).await;
-    record_attempt_conflicts_on_duplicate_number_and_foreign_owner(store).await;
-    advance_delivery_and_manual_attempts(store).await;
+    record_attempt_appends_once(store).await;
+    manual_attempts_and_where_the_log_is(store).await;
     list_endpoint_deliveries_newest_first_with_cursor(store).await;
-    failed_deliveries_between_includes_both_bounds(store).await;
-    fail_delivery_only_pending(store).await;
-    restart_delivery_only_failed(store).await;
+    fail_and_restart_follow_the_latest_state(store).await;
     jobs_create_get_and_save_conditionally(store).await;
     window_pages_oldest_first_every_status(store).await;
-    reconcile_index_holds_pending_deliveries_only(store).await;
+    reconcile_finds_unrecorded_deliveries_by_minute(store).await;
+    reconcile_lease_is_held_once(store).await;
     ping_answers(store).await;
 }
 
@@ -81,17 +78,14 @@ mod memory_store {
         api_keys_put_find_delete,
         idempotency_claim_complete_release,
         events_and_their_deliveries,
-        get_delivery_and_attempts,
-        claim_requires_pending_exact_count_and_no_live_lease,
-        record_attempt_conflicts_on_duplicate_number_and_foreign_owner,
-        advance_delivery_and_manual_attempts,
+        record_attempt_appends_once,
+        manual_attempts_and_where_the_log_is,
         list_endpoint_deliveries_newest_first_with_cursor,
-        failed_deliveries_between_includes_both_bounds,
-        fail_delivery_only_pending,
-        restart_delivery_only_failed,
+        fail_and_restart_follow_the_latest_state,
         jobs_create_get_and_save_conditionally,
         window_pages_oldest_first_every_status,
-        reconcile_index_holds_pending_deliveries_only,
+        reconcile_finds_unrecorded_deliveries_by_minute,
+        reconcile_lease_is_held_once,
         ping_answers,
     );
 

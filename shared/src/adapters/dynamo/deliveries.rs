@@ -1,20 +1,17 @@
-//! Deliveries: DeliveryRead (a delivery and its attempts share a partition; an endpoint's
-//! deliveries are gsi2, newest first) and DeliveryControl.
+//! Deliveries: DeliveryRead (a delivery is found from its id: the id names its event, the
+//! event names the endpoint whose log holds it) and DeliveryControl (restart and failure are
+//! records appended to the log).
 
 use async_trait::async_trait;
 
 use crate::domain::clock::EpochMillis;
 use crate::domain::ids::delivery_id_bounds;
+use crate::domain::log::{after_failure, after_restart};
 use crate::domain::model::{AttemptRecord, DeliveryRecord, DeliveryStatus};
 use crate::ports::store::{DeliveryControl, DeliveryPage, DeliveryRead, StoreError};
 
-use super::item::{from_item, n, s};
-use super::query::{Pages, query_pages, query_window};
-use super::{DynamoStore, keys, map_err};
-
-/// The smallest page a Query of an endpoint's deliveries asks for (a status filter may drop
-/// most of a page).
-const MIN_QUERY_PAGE: usize = 25;
+use super::DynamoStore;
+use super::log_scan::Scan;
 
 #[async_trait]
 impl DeliveryRead for DynamoStore {
@@ -23,7 +20,16 @@ impl DeliveryRead for DynamoStore {
         tenant_id: &str,
         delivery_id: &str,
     ) -> Result<Option<DeliveryRecord>, StoreError> {
-        self.get(keys::delivery(tenant_id, delivery_id), true).await
+        let Some((event, endpoint, index)) = self.locate(tenant_id, delivery_id).await? else {
+            return Ok(None);
+        };
+        match self
+            .latest_record(tenant_id, endpoint.as_deref(), delivery_id, true)
+            .await?
+        {
+            Some(r) => Ok(Some(r.state)),
+            None => self.unrecorded(&event, index).await,
+        }
     }
 
     async fn get_attempts(
@@ -31,11 +37,13 @@ impl DeliveryRead for DynamoStore {
         tenant_id: &str,
         delivery_id: &str,
     ) -> Result<Vec<AttemptRecord>, StoreError> {
-        let query = self.query_sk_prefix(
-            keys::delivery_pk(tenant_id, delivery_id),
-            keys::ATTEMPT_SK_PREFIX,
-        );
-        query_pages(query, Pages::All).await
+        let Some((_, endpoint, _)) = self.locate(tenant_id, delivery_id).await? else {
+            return Ok(Vec::new());
+        };
+        let records = self
+            .records(tenant_id, endpoint.as_deref(), delivery_id)
+            .await?;
+        Ok(records.into_iter().filter_map(|r| r.attempt).collect())
     }
 
     async fn list_endpoint_deliveries(
@@ -47,38 +55,19 @@ impl DeliveryRead for DynamoStore {
         after: Option<&str>,
     ) -> Result<DeliveryPage, StoreError> {
         let limit = limit.max(1);
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI_ENDPOINT)
-            .scan_index_forward(false)
-            .expression_attribute_values(
-                ":pk",
-                s(keys::endpoint_deliveries_pk(tenant_id, endpoint_id)),
-            );
-        query = match after {
-            Some(a) => query
-                .key_condition_expression("gsi2pk = :pk AND gsi2sk < :after")
-                .expression_attribute_values(":after", s(a)),
-            None => query.key_condition_expression("gsi2pk = :pk"),
-        };
-        if let Some(st) = status {
-            query = query
-                .filter_expression("#status = :status")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":status", s(st.as_str()));
-        }
-        let window = Pages::Window {
-            more_than: limit,
+        let scan = Scan {
+            newest_first: true,
+            after: after.map(str::to_owned),
+            bounds: None,
+            want: limit,
             budget: self.list_scan_budget,
-            page: (limit + 1).max(MIN_QUERY_PAGE),
         };
-        let read = query_window::<DeliveryRecord>(query, window).await?;
-        let stopped_at = read
-            .stopped_at
-            .and_then(|k| k.get("gsi2sk").and_then(|v| v.as_s().ok()).cloned());
-        Ok(DeliveryPage::cut(read.records, limit, stopped_at))
+        let read = self
+            .scan_deliveries(tenant_id, endpoint_id, &scan, |d| {
+                status.is_none_or(|st| d.status == st)
+            })
+            .await?;
+        Ok(DeliveryPage::cut(read.deliveries, limit, read.stopped_at))
     }
 
     async fn window_page(
@@ -89,65 +78,18 @@ impl DeliveryRead for DynamoStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<DeliveryPage, StoreError> {
-        let (lo, hi) = delivery_id_bounds(since, until);
-        // `after` itself is read again (BETWEEN is inclusive) and dropped.
-        let lo = after.map_or(lo.clone(), |a| a.max(lo.as_str()).to_owned());
-        let extra = usize::from(after.is_some());
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI_ENDPOINT)
-            .key_condition_expression("gsi2pk = :pk AND gsi2sk BETWEEN :lo AND :hi")
-            .expression_attribute_values(
-                ":pk",
-                s(keys::endpoint_deliveries_pk(tenant_id, endpoint_id)),
-            )
-            .expression_attribute_values(":lo", s(lo))
-            .expression_attribute_values(":hi", s(hi))
-            .limit(i32::try_from(limit.max(1) + extra).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(map_err)?;
-        let mut deliveries = Vec::new();
-        for item in out.items.unwrap_or_default() {
-            let d: DeliveryRecord = from_item(item)?;
-            if Some(d.id.as_str()) != after {
-                deliveries.push(d);
-            }
-        }
-        let more = out.last_evaluated_key.is_some_and(|k| !k.is_empty());
-        let next_after = deliveries.last().map(|d| d.id.clone()).filter(|_| more);
-        Ok(DeliveryPage {
-            deliveries,
-            next_after,
-        })
-    }
-
-    async fn failed_deliveries_between(
-        &self,
-        tenant_id: &str,
-        endpoint_id: &str,
-        since: EpochMillis,
-        until: EpochMillis,
-    ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        let (lo, hi) = delivery_id_bounds(since, until);
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI_ENDPOINT)
-            .key_condition_expression("gsi2pk = :pk AND gsi2sk BETWEEN :lo AND :hi")
-            .filter_expression("#status = :failed")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(
-                ":pk",
-                s(keys::endpoint_deliveries_pk(tenant_id, endpoint_id)),
-            )
-            .expression_attribute_values(":lo", s(lo))
-            .expression_attribute_values(":hi", s(hi))
-            .expression_attribute_values(":failed", s(DeliveryStatus::Failed.as_str()));
-        query_pages(query, Pages::All).await
+        let limit = limit.max(1);
+        let scan = Scan {
+            newest_first: false,
+            after: after.map(str::to_owned),
+            bounds: Some(delivery_id_bounds(since, until)),
+            want: limit,
+            budget: self.list_scan_budget.max(limit * 4),
+        };
+        let read = self
+            .scan_deliveries(tenant_id, endpoint_id, &scan, |_| true)
+            .await?;
+        Ok(DeliveryPage::cut(read.deliveries, limit, read.stopped_at))
     }
 }
 
@@ -155,64 +97,20 @@ impl DeliveryRead for DynamoStore {
 impl DeliveryControl for DynamoStore {
     async fn restart_delivery(
         &self,
-        delivery: &DeliveryRecord,
+        d: &DeliveryRecord,
         now: EpochMillis,
     ) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(
-                keys::delivery(&delivery.tenant_id, &delivery.id).item(),
-            ))
-            .update_expression(
-                "SET #status = :pending, retry_base = attempt_count, updated_at = :now, \
-                 #rpk = :rpk, #rsk = :rsk \
-                 REMOVE next_attempt_at, last_error, lease_until, lease_owner",
-            )
-            .condition_expression("#status = :failed")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#rpk", keys::RECONCILE_PK)
-            .expression_attribute_names("#rsk", keys::RECONCILE_SK)
-            .expression_attribute_values(
-                ":rpk",
-                s(keys::reconcile_pk(keys::reconcile_shard_of(&delivery.id))),
-            )
-            .expression_attribute_values(":rsk", s(keys::reconcile_sk(now)))
-            .expression_attribute_values(":pending", s(DeliveryStatus::Pending.as_str()))
-            .expression_attribute_values(":failed", s(DeliveryStatus::Failed.as_str()))
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(map_err)
+        let record = after_restart(d, now).ok_or(StoreError::Conflict)?;
+        self.append(&record).await
     }
 
     async fn fail_delivery(
         &self,
-        tenant_id: &str,
-        delivery_id: &str,
+        d: &DeliveryRecord,
         reason: &str,
         now: EpochMillis,
     ) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::delivery(tenant_id, delivery_id).item()))
-            .update_expression(
-                "SET #status = :failed, last_error = :reason, updated_at = :now \
-                 REMOVE next_attempt_at, lease_until, lease_owner, #rpk, #rsk",
-            )
-            .condition_expression("#status = :pending")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#rpk", keys::RECONCILE_PK)
-            .expression_attribute_names("#rsk", keys::RECONCILE_SK)
-            .expression_attribute_values(":failed", s(DeliveryStatus::Failed.as_str()))
-            .expression_attribute_values(":pending", s(DeliveryStatus::Pending.as_str()))
-            .expression_attribute_values(":reason", s(reason))
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(map_err)
+        let record = after_failure(d, reason, now).ok_or(StoreError::Conflict)?;
+        self.append(&record).await
     }
 }

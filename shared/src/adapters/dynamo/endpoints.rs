@@ -12,7 +12,7 @@ use crate::domain::model::Endpoint;
 use crate::ports::store::{EndpointHealth, EndpointRead, EndpointWrite, StoreError};
 
 use super::item::{Item, endpoint_item, from_item, n, s};
-use super::query::{Pages, query_items};
+use super::query::query_items;
 use super::sealed::{endpoint_owner, seal_item};
 use super::{DynamoStore, build_err, keys, map_err};
 
@@ -31,7 +31,7 @@ impl EndpointRead for DynamoStore {
     async fn list_endpoints(&self, tenant_id: &str) -> Result<Vec<Endpoint>, StoreError> {
         let query = self.query_sk_prefix(keys::tenant_pk(tenant_id), keys::ENDPOINT_SK_PREFIX);
         let mut endpoints = Vec::new();
-        for mut item in query_items(query, Pages::All).await? {
+        for mut item in query_items(query).await? {
             let owner = endpoint_owner(tenant_id, &item)?;
             self.open(&owner, &mut item).await?;
             endpoints.push(from_item(item)?);

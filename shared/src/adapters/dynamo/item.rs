@@ -9,9 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::domain::job::JobRecord;
 use crate::domain::model::Endpoint;
-use crate::domain::model::{
-    ApiKeyRecord, AttemptRecord, DeliveryRecord, EventRecord, IdempotencyRecord, Tenant,
-};
+use crate::domain::model::{ApiKeyRecord, EventRecord, IdempotencyRecord, Tenant};
 use crate::ports::store::StoreError;
 
 use super::keys::{self, Key};
@@ -57,31 +55,11 @@ pub fn endpoint_item(e: &Endpoint) -> Result<Item, StoreError> {
     to_item(e, keys::endpoint(&e.tenant_id, &e.id), &[])
 }
 
+/// An event as its item (which names its deliveries: `endpoint_ids`, `webhook_url`).
 pub fn event_item(e: &EventRecord) -> Result<Item, StoreError> {
-    to_item(e, keys::event(&e.tenant_id, &e.id), &[])
-}
-
-/// A delivery with its gsi1 keys, unless it is a one-off `webhook_url` delivery gsi2's, and
-/// while it is pending its reconcile mark (gsi3; the mark is when it was written).
-pub fn delivery_item(d: &DeliveryRecord) -> Result<Item, StoreError> {
-    let mut index_keys = vec![
-        ("gsi1pk", keys::event_pk(&d.tenant_id, &d.event_id)),
-        ("gsi1sk", d.id.clone()),
-    ];
-    if d.status == crate::domain::model::DeliveryStatus::Pending {
-        let shard = keys::reconcile_shard_of(&d.id);
-        index_keys.push((keys::RECONCILE_PK, keys::reconcile_pk(shard)));
-        index_keys.push((keys::RECONCILE_SK, keys::reconcile_sk(d.updated_at)));
-    }
-    if let Some(ep) = &d.endpoint_id {
-        index_keys.push(("gsi2pk", keys::endpoint_deliveries_pk(&d.tenant_id, ep)));
-        index_keys.push(("gsi2sk", d.id.clone()));
-    }
-    to_item(d, keys::delivery(&d.tenant_id, &d.id), &index_keys)
-}
-
-pub fn attempt_item(tenant: &str, a: &AttemptRecord) -> Result<Item, StoreError> {
-    to_item(a, keys::attempt(tenant, &a.delivery_id, a.number), &[])
+    let key = keys::event(&e.tenant_id, &e.id)
+        .ok_or_else(|| StoreError::Corrupt(format!("not an event id: {}", e.id)))?;
+    to_item(e, key, &[])
 }
 
 /// The item an API key is found by when a request presents it.
@@ -105,75 +83,11 @@ pub fn idempotency_item(r: &IdempotencyRecord) -> Result<Item, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::attempt::Outcome;
-    use crate::domain::model::DeliveryStatus;
     use crate::domain::secret::Secret;
     use crate::domain::settings::{SettingsPatch, SignatureScheme};
 
-    fn delivery() -> DeliveryRecord {
-        DeliveryRecord {
-            id: "dlv_01J".into(),
-            tenant_id: "acme".into(),
-            event_id: "evt_01J".into(),
-            event_type: "job.completed".into(),
-            endpoint_id: Some("ep_01J".into()),
-            url: "https://example.com/h".into(),
-            status: DeliveryStatus::Pending,
-            attempt_count: 2,
-            retry_base: 0,
-            next_attempt_at: Some(1_700_000_000_000),
-            last_error: None,
-            lease_until: None,
-            lease_owner: None,
-            created_at: 1,
-            updated_at: 2,
-        }
-    }
-
     #[test]
-    fn delivery_round_trips_with_its_index_keys() {
-        let d = delivery();
-        let item = delivery_item(&d).unwrap();
-        assert_eq!(item.get("pk"), Some(&s("T#acme#D#dlv_01J")));
-        assert_eq!(item.get("gsi1pk"), Some(&s("T#acme#E#evt_01J")));
-        assert_eq!(item.get("gsi2pk"), Some(&s("T#acme#EP#ep_01J")));
-        assert_eq!(item.get("status"), Some(&s("pending")));
-        let shard = keys::reconcile_shard_of(&d.id);
-        assert_eq!(item.get("gsi3pk"), Some(&s(keys::reconcile_pk(shard))));
-        assert_eq!(item.get("gsi3sk"), Some(&s("0000000000002")));
-        assert_eq!(from_item::<DeliveryRecord>(item).unwrap(), d);
-        let failed = DeliveryRecord {
-            status: DeliveryStatus::Failed,
-            ..delivery()
-        };
-        assert!(!delivery_item(&failed).unwrap().contains_key("gsi3pk"));
-        let one_off = DeliveryRecord {
-            endpoint_id: None,
-            ..delivery()
-        };
-        assert!(!delivery_item(&one_off).unwrap().contains_key("gsi2pk"));
-    }
-
-    #[test]
-    fn delivery_status_is_stored_by_its_name() {
-        for status in DeliveryStatus::ALL {
-            let d = DeliveryRecord {
-                status,
-                ..delivery()
-            };
-            let item = delivery_item(&d).unwrap();
-            assert_eq!(item.get("status"), Some(&s(status.as_str())));
-            assert_eq!(item.get("sk"), Some(&s("DELIVERY")));
-            assert_eq!(item.get("gsi1sk"), Some(&s("dlv_01J")));
-            assert_eq!(item.get("gsi2sk"), Some(&s("dlv_01J")));
-            let marked = item.contains_key("gsi3pk");
-            assert_eq!(marked, status == DeliveryStatus::Pending);
-            assert_eq!(from_item::<DeliveryRecord>(item).unwrap(), d);
-        }
-    }
-
-    #[test]
-    fn endpoint_tenant_event_attempt_round_trip() {
+    fn endpoint_tenant_event_round_trip() {
         let ep = Endpoint {
             id: "ep_1".into(),
             tenant_id: "acme".into(),
@@ -223,34 +137,20 @@ mod tests {
             serde_json::json!({"n": 1.5, "l": [1, "x", null]}),
         );
         let e = EventRecord {
-            id: "evt_1".into(),
+            id: crate::domain::ids::IdKind::Event.generate(),
             tenant_id: "acme".into(),
             event_type: "job.completed".into(),
             payload: r#"{"a": 1}"#.into(),
             metadata: Some(meta),
             idempotency_key: None,
             created_at: 5,
+            endpoint_ids: vec!["ep_1".into(), "ep_2".into()],
+            webhook_url: Some("https://once.example/".into()),
         };
         assert_eq!(
             from_item::<EventRecord>(event_item(&e).unwrap()).unwrap(),
             e
         );
-        let a = AttemptRecord {
-            id: "att_1".into(),
-            delivery_id: "dlv_1".into(),
-            number: 3,
-            url: "https://example.com".into(),
-            started_at: 10,
-            duration_ms: 20,
-            status_code: Some(503),
-            outcome: Outcome::HttpError,
-            error: Some("receiver answered HTTP 503".into()),
-            response_excerpt: Some("busy".into()),
-            manual: false,
-        };
-        let item = attempt_item("acme", &a).unwrap();
-        assert_eq!(item.get("sk"), Some(&s("ATT#00003")));
-        assert_eq!(from_item::<AttemptRecord>(item).unwrap(), a);
     }
 
     #[test]

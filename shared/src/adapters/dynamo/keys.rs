@@ -1,51 +1,50 @@
-//! Every key of the table, defined once. One table, on-demand:
+//! Every key of the table, defined once. One table, on-demand, **no secondary index**: every
+//! read the API needs is a GetItem or a Query on the primary key.
 //!
-//! | item                 | pk                      | sk               | gsi1 (event → deliveries)     | gsi2 (endpoint → deliveries)   |
-//! |----------------------|-------------------------|------------------|-------------------------------|--------------------------------|
-//! | tenant               | `T#{tenant}`            | `TENANT`         |                               |                                |
-//! | endpoint             | `T#{tenant}`            | `EP#{ep_id}`     |                               |                                |
-//! | event                | `T#{tenant}#E#{evt}`    | `EVENT`          |                               |                                |
-//! | delivery             | `T#{tenant}#D#{dlv}`    | `DELIVERY`       | `T#{tenant}#E#{evt}` / dlv id | `T#{tenant}#EP#{ep}` / dlv id  |
-//! | attempt              | `T#{tenant}#D#{dlv}`    | `ATT#{00001}`    |                               |                                |
-//! | tenant key (lookup)  | `KEY#{sha256}`          | `KEY`            |                               |                                |
-//! | tenant key (listing) | `T#{tenant}`            | `APIKEY#{key_id}`|                               |                                |
-//! | idempotency          | `T#{tenant}#IDEM#{id}`  | `IDEM` (TTL 24 h)|                               |                                |
-//! | job                  | `T#{tenant}#JOB#{job}`  | `JOB`            |                               |                                |
+//! | item                 | pk                              | sk                 |
+//! |----------------------|---------------------------------|--------------------|
+//! | tenant               | `T#{tenant}`                    | `TENANT`           |
+//! | endpoint             | `T#{tenant}`                    | `EP#{ep_id}`       |
+//! | tenant key (listing) | `T#{tenant}`                    | `APIKEY#{key_id}`  |
+//! | tenant key (lookup)  | `KEY#{sha256}`                  | `KEY`              |
+//! | event                | `EVT#{minute}#{shard 00–63}`    | `{tenant}#{evt}`   |
+//! | delivery log record  | `DLV#{tenant}#{ep}#{shard 0–7}` | `{dlv}#{seq 0001}` |
+//! | idempotency          | `T#{tenant}#IDEM#{id}`          | `IDEM` (TTL 24 h)  |
+//! | job                  | `T#{tenant}#JOB#{job}`          | `JOB`              |
+//! | reconciler cursor    | `RECONCILER`                    | `CURSOR`           |
 //!
-//! gsi3 (the reconcile index, sparse, KEYS_ONLY): a *pending* delivery also has
-//! `gsi3pk` = `RECONCILE#{shard}` (0–3, from its id) and `gsi3sk` = its reconcile mark, epoch ms
-//! as 13 digits. The keys are written with the pending delivery and removed when it becomes
-//! delivered or failed; attempts in between leave them alone (KEYS_ONLY: no index write for
-//! them), so the index holds only what may be stale and the reconciler never scans.
+//! - **Events** are kept by the epoch minute their id was made in (the id's ULID time), spread
+//!   over [`EVENT_SHARDS`] partitions by the id's random bits: the key follows from the id
+//!   alone, and the reconciler reads a minute's events with one Query per shard.
+//! - **A delivery's log** lives under its endpoint (`-` for a one-off `webhook_url` delivery),
+//!   spread over [`DELIVERY_SHARDS`] partitions by the delivery id's random bits: one record
+//!   per attempt (or restart, or failure without an attempt), numbered by `seq`. The delivery is
+//!   its latest record. Delivery ids are ULIDs that start with their event's
+//!   ([`crate::domain::ids::delivery_id`]), so within a partition the sort key orders
+//!   deliveries by time, and a delivery's records sit together, oldest first.
+//! - One DynamoDB partition takes ≈ 1,000 write units/s: an endpoint's deliveries spread over
+//!   8 partitions take ≈ 8,000 records/s, a deployment's events over 64 take ≈ 64,000 events/s
+//!   (the README's "Limits" works this through).
 //!
-//! This table is the README's "DynamoDB keys" table; keep the two in agreement. Delivery ids
-//! are ULIDs, so gsi2 sorted descending is "newest first", and a time window is a `BETWEEN` on
-//! gsi2's sort key ([`crate::domain::ids::delivery_id_bounds`]). One-off `webhook_url` deliveries have no gsi2 keys.
+//! This table is the README's "DynamoDB keys" table; keep the two in agreement.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::item::Item;
+use crate::domain::ids::{created_at, spread};
+use crate::domain::reconcile::minute_of;
 
-/// The event → deliveries index (`gsi1pk` = the event's pk, `gsi1sk` = the delivery id).
-pub const GSI_EVENT: &str = "gsi1";
-/// The endpoint → deliveries index (`gsi2pk` = [`endpoint_deliveries_pk`], `gsi2sk` = the
-/// delivery id).
-pub const GSI_ENDPOINT: &str = "gsi2";
-
-/// The reconcile index (`gsi3pk` = [`reconcile_pk`], `gsi3sk` = [`reconcile_sk`]), present on
-/// pending deliveries only.
-pub const GSI_RECONCILE: &str = "gsi3";
-pub const RECONCILE_PK: &str = "gsi3pk";
-pub const RECONCILE_SK: &str = "gsi3sk";
-/// How many partitions the reconcile index spreads pending deliveries over.
-pub const RECONCILE_SHARDS: u8 = 4;
+/// How many partitions the events of one minute spread over.
+pub const EVENT_SHARDS: u64 = 64;
+/// How many partitions an endpoint's delivery log spreads over.
+pub const DELIVERY_SHARDS: u64 = 8;
 
 /// What every endpoint's sort key starts with (under its tenant's pk).
 pub const ENDPOINT_SK_PREFIX: &str = "EP#";
-/// What every attempt's sort key starts with (under its delivery's pk).
-pub const ATTEMPT_SK_PREFIX: &str = "ATT#";
+/// The endpoint part of the log partition of a one-off delivery.
+pub const NO_ENDPOINT: &str = "-";
 
 /// An item's primary key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,21 +72,6 @@ pub fn tenant_pk(tenant: &str) -> String {
     format!("T#{tenant}")
 }
 
-/// The partition of an event, and gsi1's partition of its deliveries.
-pub fn event_pk(tenant: &str, event: &str) -> String {
-    format!("T#{tenant}#E#{event}")
-}
-
-/// The partition of a delivery and its attempts.
-pub fn delivery_pk(tenant: &str, delivery: &str) -> String {
-    format!("T#{tenant}#D#{delivery}")
-}
-
-/// gsi2's partition of an endpoint's deliveries.
-pub fn endpoint_deliveries_pk(tenant: &str, endpoint: &str) -> String {
-    format!("T#{tenant}#EP#{endpoint}")
-}
-
 pub fn tenant(tenant: &str) -> Key {
     Key::new(tenant_pk(tenant), "TENANT")
 }
@@ -96,19 +80,52 @@ pub fn endpoint(tenant: &str, endpoint: &str) -> Key {
     Key::new(tenant_pk(tenant), format!("{ENDPOINT_SK_PREFIX}{endpoint}"))
 }
 
-pub fn event(tenant: &str, event: &str) -> Key {
-    Key::new(event_pk(tenant, event), "EVENT")
+/// The partition of shard `shard` of the events made in epoch minute `minute`.
+pub fn events_pk(minute: i64, shard: u64) -> String {
+    format!("EVT#{minute}#{shard:02}")
 }
 
-pub fn delivery(tenant: &str, delivery: &str) -> Key {
-    Key::new(delivery_pk(tenant, delivery), "DELIVERY")
+/// An event's key: from its id (None when the id is not an event id).
+pub fn event(tenant: &str, event: &str) -> Option<Key> {
+    let minute = minute_of(created_at(event)?);
+    Some(Key::new(
+        events_pk(minute, spread(event) % EVENT_SHARDS),
+        format!("{tenant}#{event}"),
+    ))
 }
 
-pub fn attempt(tenant: &str, delivery: &str, number: u32) -> Key {
+/// The tenant and event id of an event's sort key. Tenant ids never hold `#`.
+pub fn parse_event_sk(sk: &str) -> Option<(&str, &str)> {
+    sk.split_once('#')
+}
+
+/// The log partition of delivery `delivery` (of endpoint `endpoint`, None for a one-off one).
+pub fn log_pk(tenant: &str, endpoint: Option<&str>, delivery: &str) -> String {
+    log_shard_pk(tenant, endpoint, spread(delivery) % DELIVERY_SHARDS)
+}
+
+/// Shard `shard` of the log partitions of an endpoint.
+pub fn log_shard_pk(tenant: &str, endpoint: Option<&str>, shard: u64) -> String {
+    format!("DLV#{tenant}#{}#{shard}", endpoint.unwrap_or(NO_ENDPOINT))
+}
+
+/// What the sort keys of a delivery's records start with.
+pub fn log_sk_prefix(delivery: &str) -> String {
+    format!("{delivery}#")
+}
+
+/// Record `seq` of a delivery's log.
+pub fn log_record(tenant: &str, endpoint: Option<&str>, delivery: &str, seq: u32) -> Key {
     Key::new(
-        delivery_pk(tenant, delivery),
-        format!("{ATTEMPT_SK_PREFIX}{number:05}"),
+        log_pk(tenant, endpoint, delivery),
+        format!("{delivery}#{seq:04}"),
     )
+}
+
+/// The delivery id and record number of a log record's sort key.
+pub fn parse_log_sk(sk: &str) -> Option<(&str, u32)> {
+    let (delivery, seq) = sk.rsplit_once('#')?;
+    Some((delivery, seq.parse().ok()?))
 }
 
 /// The item an API key is found by (its hash).
@@ -129,32 +146,9 @@ pub fn job(tenant: &str, job: &str) -> Key {
     Key::new(format!("T#{tenant}#JOB#{job}"), "JOB")
 }
 
-/// The reconcile index partition of shard `shard`.
-pub fn reconcile_pk(shard: u8) -> String {
-    format!("RECONCILE#{shard}")
-}
-
-/// The reconcile index partition a delivery's mark goes to (from the random end of its id).
-pub fn reconcile_shard_of(delivery: &str) -> u8 {
-    delivery.bytes().last().map_or(0, |b| b % RECONCILE_SHARDS)
-}
-
-/// A reconcile mark as the index's sort key: 13-digit epoch ms, so string order is time order.
-pub fn reconcile_sk(mark: i64) -> String {
-    format!("{:013}", mark.max(0))
-}
-
-/// The mark a reconcile sort key holds.
-pub fn parse_reconcile_sk(sk: &str) -> Option<i64> {
-    sk.parse().ok()
-}
-
-/// The tenant and delivery ids of a delivery's pk (what a KEYS_ONLY index gives back). Tenant
-/// ids never hold `#`.
-pub fn parse_delivery_pk(pk: &str) -> Option<(String, String)> {
-    let rest = pk.strip_prefix("T#")?;
-    let (tenant, delivery) = rest.split_once("#D#")?;
-    Some((tenant.to_owned(), delivery.to_owned()))
+/// The reconciler's cursor and lease.
+pub fn reconcile_cursor() -> Key {
+    Key::new("RECONCILER".to_owned(), "CURSOR")
 }
 
 /// The key the health check reads (no such item is ever written).
@@ -164,7 +158,9 @@ pub fn health() -> Key {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::domain::ids::{IdKind, delivery_id};
 
     fn pair(k: Key) -> (String, String) {
         (k.pk, k.sk)
@@ -179,17 +175,32 @@ mod tests {
     fn keys_are_the_documented_ones() {
         assert_eq!(pair(tenant("acme")), owned("T#acme", "TENANT"));
         assert_eq!(pair(endpoint("acme", "ep_1")), owned("T#acme", "EP#ep_1"));
+        // 01JZ… is 2025-07; the id's time gives the minute, its random bits the shard.
+        let evt = "evt_01K0000000000000000000G000";
+        let at = created_at(evt).unwrap();
+        let shard = spread(evt) % EVENT_SHARDS;
         assert_eq!(
-            pair(event("acme", "evt_1")),
-            owned("T#acme#E#evt_1", "EVENT")
+            pair(event("acme", evt).unwrap()),
+            owned(
+                &format!("EVT#{}#{shard:02}", at / 60_000),
+                &format!("acme#{evt}")
+            )
+        );
+        assert_eq!(event("acme", "evt_nope"), None);
+        assert_eq!(parse_event_sk(&format!("acme#{evt}")), Some(("acme", evt)));
+        let dlv = delivery_id(evt, 2).unwrap();
+        let s = spread(&dlv) % DELIVERY_SHARDS;
+        assert_eq!(
+            pair(log_record("acme", Some("ep_1"), &dlv, 3)),
+            owned(&format!("DLV#acme#ep_1#{s}"), &format!("{dlv}#0003"))
         );
         assert_eq!(
-            pair(delivery("acme", "dlv_1")),
-            owned("T#acme#D#dlv_1", "DELIVERY")
+            log_record("acme", None, &dlv, 1).pk,
+            format!("DLV#acme#-#{s}")
         );
         assert_eq!(
-            pair(attempt("acme", "dlv_1", 3)),
-            owned("T#acme#D#dlv_1", "ATT#00003")
+            parse_log_sk(&format!("{dlv}#0003")),
+            Some((dlv.as_str(), 3))
         );
         assert_eq!(pair(api_key_lookup("ab12")), owned("KEY#ab12", "KEY"));
         assert_eq!(
@@ -200,33 +211,34 @@ mod tests {
             pair(idempotency("acme", "job-7")),
             owned("T#acme#IDEM#job-7", "IDEM")
         );
-        assert_eq!(endpoint_deliveries_pk("acme", "ep_1"), "T#acme#EP#ep_1");
         assert_eq!(pair(job("acme", "job_1")), owned("T#acme#JOB#job_1", "JOB"));
-        assert_eq!(reconcile_pk(3), "RECONCILE#3");
-        assert_eq!(reconcile_sk(1_700_000_000_000), "1700000000000");
-        assert_eq!(reconcile_sk(5), "0000000000005");
-        assert_eq!(parse_reconcile_sk("0000000000005"), Some(5));
-        assert_eq!(
-            parse_delivery_pk(&delivery("acme", "dlv_1").pk),
-            Some(("acme".to_owned(), "dlv_1".to_owned()))
-        );
-        assert_eq!(parse_delivery_pk("T#acme#E#evt_1"), None);
-        assert!(reconcile_shard_of("dlv_01JZZZ") < RECONCILE_SHARDS);
-        assert_eq!(event_pk("acme", "evt_1"), "T#acme#E#evt_1");
+        assert_eq!(pair(reconcile_cursor()), owned("RECONCILER", "CURSOR"));
         let item = tenant("acme").item();
         assert_eq!(item.get("pk"), Some(&AttributeValue::S("T#acme".into())));
-        assert_eq!(item.get("sk"), Some(&AttributeValue::S("TENANT".into())));
         assert_eq!(item.len(), 2);
     }
 
     #[test]
-    fn attempt_keys_sort_in_number_order() {
-        let sks: Vec<String> = [1, 2, 10, 99_999]
+    fn records_sort_in_number_order_after_their_delivery_and_shards_spread() {
+        let evt = IdKind::Event.generate();
+        let dlv = delivery_id(&evt, 0).unwrap();
+        let sks: Vec<String> = [1, 2, 10, 9_999]
             .into_iter()
-            .map(|n| attempt("t", "d", n).sk)
+            .map(|n| log_record("t", Some("e"), &dlv, n).sk)
             .collect();
         let mut sorted = sks.clone();
         sorted.sort();
         assert_eq!(sks, sorted);
+        let later = delivery_id(&evt, 1).unwrap();
+        assert!(
+            sks.iter().all(|sk| sk.as_str() < later.as_str()),
+            "a delivery's records sort before the next delivery"
+        );
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..400 {
+            let e = IdKind::Event.generate();
+            seen.insert(spread(&delivery_id(&e, 0).unwrap()) % DELIVERY_SHARDS);
+        }
+        assert_eq!(seen.len(), DELIVERY_SHARDS as usize, "every shard is used");
     }
 }

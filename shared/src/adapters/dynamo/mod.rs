@@ -2,7 +2,8 @@
 //! (the key layout is in [`keys`]).
 //!
 //! One file per aggregate implements its role traits: [`tenants`], [`endpoints`], [`api_keys`],
-//! [`idempotency`], [`events`], [`deliveries`], [`attempts`], [`jobs`], [`reconcile`]. Records
+//! [`idempotency`], [`events`], [`deliveries`], [`attempts`], [`jobs`], [`reconcile`]; a
+//! delivery's log is [`log`] (records as items: [`log_item`]; across shards: [`log_scan`]). Records
 //! become items in [`item`]; every Query goes through [`query`]'s one pagination loop. Secrets
 //! are sealed into items and opened out of them in [`sealed`] (envelope encryption with the
 //! store's [`SecretSealer`]).
@@ -24,13 +25,15 @@ mod idempotency;
 pub mod item;
 mod jobs;
 pub mod keys;
+mod log;
+pub mod log_item;
+mod log_scan;
 mod query;
 mod reconcile;
 pub mod sealed;
 mod tenants;
 
 pub use item::Item;
-pub use keys::{GSI_ENDPOINT, GSI_EVENT, GSI_RECONCILE};
 
 #[derive(Clone, Debug)]
 pub struct DynamoStore {

@@ -1,11 +1,11 @@
-//! The one pagination loop every Query goes through.
+//! The one pagination loop every whole-result Query goes through (a delivery scan across
+//! shards pages on its own, in [`super::log_scan`]).
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use serde::de::DeserializeOwned;
 
 use crate::ports::store::StoreError;
 
-use super::item::{Item, from_item, s};
+use super::item::{Item, s};
 use super::{DynamoStore, map_err};
 
 impl DynamoStore {
@@ -20,103 +20,33 @@ impl DynamoStore {
             .expression_attribute_values(":pk", s(pk))
             .expression_attribute_values(":prefix", s(sk_prefix))
     }
+
+    /// A Query of a whole partition.
+    pub(super) fn query_pk(&self, pk: String) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(pk))
+    }
 }
 
-/// When to stop following `LastEvaluatedKey`.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Pages {
-    /// Every page: the whole result.
-    All,
-    /// Until more than `more_than` records were found, the result ends, or `budget` items were
-    /// read (before any filter), `page` items a request.
-    Window {
-        more_than: usize,
-        budget: usize,
-        page: usize,
-    },
-}
-
-/// What a Query read.
-pub(super) struct Paged<T> {
-    pub records: Vec<T>,
-    /// The last key read, when reading stopped with more items possibly left.
-    pub stopped_at: Option<Item>,
-}
-
-/// Sends `query` page after page (each page starting where the last one ended) and reads every
-/// item into a record, until the result ends or `pages` says enough.
-pub(super) async fn query_pages<T: DeserializeOwned>(
-    query: QueryFluentBuilder,
-    pages: Pages,
-) -> Result<Vec<T>, StoreError> {
-    Ok(query_window(query, pages).await?.records)
-}
-
-/// [`query_pages`], the items as read (for items that need more than a record type's
-/// deserialisation, such as sealed secrets).
-pub(super) async fn query_items(
-    query: QueryFluentBuilder,
-    pages: Pages,
-) -> Result<Vec<Item>, StoreError> {
-    Ok(query_item_window(query, pages).await?.records)
-}
-
-/// [`query_pages`], also saying where reading stopped.
-pub(super) async fn query_window<T: DeserializeOwned>(
-    query: QueryFluentBuilder,
-    pages: Pages,
-) -> Result<Paged<T>, StoreError> {
-    let read = query_item_window(query, pages).await?;
-    Ok(Paged {
-        records: read
-            .records
-            .into_iter()
-            .map(from_item)
-            .collect::<Result<_, _>>()?,
-        stopped_at: read.stopped_at,
-    })
-}
-
-/// [`query_items`], also saying where reading stopped.
-async fn query_item_window(
-    query: QueryFluentBuilder,
-    pages: Pages,
-) -> Result<Paged<Item>, StoreError> {
+/// Sends `query` page after page (each page starting where the last one ended) and returns
+/// every item of the result.
+pub(super) async fn query_items(query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
     let mut found = Vec::new();
     let mut start: Option<Item> = None;
-    let mut scanned = 0usize;
     loop {
-        let mut request = query.clone().set_exclusive_start_key(start.take());
-        if let Pages::Window { budget, page, .. } = pages {
-            let size = page.min(budget.saturating_sub(scanned)).max(1);
-            request = request.limit(i32::try_from(size).unwrap_or(i32::MAX));
-        }
-        let page = request.send().await.map_err(map_err)?;
-        let items = page.items.unwrap_or_default();
-        scanned += usize::try_from(page.scanned_count)
-            .unwrap_or(0)
-            .max(items.len());
-        found.extend(items);
-        let enough = match pages {
-            Pages::All => false,
-            Pages::Window {
-                more_than, budget, ..
-            } => found.len() > more_than || scanned >= budget,
-        };
+        let page = query
+            .clone()
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(map_err)?;
+        found.extend(page.items.unwrap_or_default());
         match page.last_evaluated_key {
-            Some(k) if !k.is_empty() && !enough => start = Some(k),
-            Some(k) if !k.is_empty() => {
-                return Ok(Paged {
-                    records: found,
-                    stopped_at: Some(k),
-                });
-            }
-            _ => {
-                return Ok(Paged {
-                    records: found,
-                    stopped_at: None,
-                });
-            }
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return Ok(found),
         }
     }
 }

@@ -1,79 +1,160 @@
-//! The reconcile index (gsi3, sparse, KEYS_ONLY): Reconcile. One Query per shard, oldest marks
-//! first; the items come back as keys only, so the caller reads each delivery itself.
+//! The reconciler's reads: Reconcile. A minute's events are one Query per event shard; whether
+//! a delivery has any record is a BatchGetItem of its first record (eventually consistent:
+//! the minute is minutes old when it is read).
+
+use std::collections::HashSet;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValue};
+use futures::{StreamExt, TryStreamExt};
 
 use crate::domain::clock::EpochMillis;
-use crate::domain::model::DeliveryStatus;
-use crate::ports::store::{Reconcile, StaleCandidate, StoreError};
+use crate::domain::ids::delivery_id;
+use crate::domain::model::EventRecord;
+use crate::ports::store::{Reconcile, StoreError, Unrecorded};
 
-use super::item::s;
-use super::{DynamoStore, keys, map_err};
+use super::item::{from_item, n};
+use super::query::query_items;
+use super::{DynamoStore, build_err, keys, map_err};
+
+/// BatchGetItem takes at most this many keys.
+const BATCH_GET_MAX: usize = 100;
 
 #[async_trait]
 impl Reconcile for DynamoStore {
-    async fn stale_candidates(
+    async fn take_reconcile_lease(
         &self,
-        before: EpochMillis,
-        limit: usize,
-    ) -> Result<Vec<StaleCandidate>, StoreError> {
-        let mut found = Vec::new();
-        for shard in 0..keys::RECONCILE_SHARDS {
-            let left = limit.saturating_sub(found.len());
-            if left == 0 {
-                break;
-            }
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::GSI_RECONCILE)
-                .key_condition_expression("#pk = :pk AND #sk < :before")
-                .expression_attribute_names("#pk", keys::RECONCILE_PK)
-                .expression_attribute_names("#sk", keys::RECONCILE_SK)
-                .expression_attribute_values(":pk", s(keys::reconcile_pk(shard)))
-                .expression_attribute_values(":before", s(keys::reconcile_sk(before)))
-                .limit(i32::try_from(left).unwrap_or(i32::MAX))
-                .send()
-                .await
-                .map_err(map_err)?;
-            for item in out.items.unwrap_or_default() {
-                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-                let ids = text("pk").and_then(|pk| keys::parse_delivery_pk(&pk));
-                let mark = text(keys::RECONCILE_SK).and_then(|m| keys::parse_reconcile_sk(&m));
-                if let (Some((tenant_id, delivery_id)), Some(mark)) = (ids, mark) {
-                    found.push(StaleCandidate {
-                        tenant_id,
-                        delivery_id,
-                        mark,
-                    });
-                }
-            }
-        }
-        Ok(found)
+        now: EpochMillis,
+        until: EpochMillis,
+    ) -> Result<Option<i64>, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::reconcile_cursor().item()))
+            .update_expression("SET lease_until = :until")
+            .condition_expression("attribute_not_exists(lease_until) OR lease_until < :now")
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(out
+            .attributes
+            .and_then(|a| a.get("minute").cloned())
+            .and_then(|v| v.as_n().ok().and_then(|m| m.parse().ok())))
     }
 
-    async fn move_mark(
+    async fn save_reconcile_cursor(
         &self,
-        tenant_id: &str,
-        delivery_id: &str,
-        from: EpochMillis,
-        to: EpochMillis,
+        minute: i64,
+        until: EpochMillis,
     ) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(keys::delivery(tenant_id, delivery_id).item()))
-            .update_expression("SET #rsk = :to")
-            .condition_expression("#status = :pending AND #rsk = :from")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#rsk", keys::RECONCILE_SK)
-            .expression_attribute_values(":pending", s(DeliveryStatus::Pending.as_str()))
-            .expression_attribute_values(":from", s(keys::reconcile_sk(from)))
-            .expression_attribute_values(":to", s(keys::reconcile_sk(to)))
+            .set_key(Some(keys::reconcile_cursor().item()))
+            .update_expression("SET minute = :m, lease_until = :until")
+            .expression_attribute_values(":m", n(minute))
+            .expression_attribute_values(":until", n(until))
             .send()
             .await
             .map(|_| ())
             .map_err(map_err)
+    }
+
+    async fn unrecorded_in_minute(&self, minute: i64) -> Result<Vec<Unrecorded>, StoreError> {
+        let shards = (0..keys::EVENT_SHARDS).map(|shard| {
+            let query = self.query_pk(keys::events_pk(minute, shard));
+            async move { query_items(query).await }
+        });
+        let items: Vec<Vec<_>> = futures::stream::iter(shards)
+            .buffer_unordered(8)
+            .try_collect()
+            .await?;
+        let events: Vec<EventRecord> = items
+            .into_iter()
+            .flatten()
+            .map(from_item)
+            .collect::<Result<_, _>>()?;
+        let mut firsts = Vec::new();
+        for e in &events {
+            for index in 0..e.delivery_count() {
+                if let Some(id) = delivery_id(&e.id, index) {
+                    let ep = e.endpoint_ids.get(index).map(String::as_str);
+                    firsts.push(keys::log_record(&e.tenant_id, ep, &id, 1));
+                }
+            }
+        }
+        let recorded = self.existing(firsts).await?;
+        let mut out = Vec::new();
+        for event in events {
+            let deliveries: Vec<_> = (0..event.delivery_count())
+                .filter_map(|i| {
+                    // An endpoint's URL is read when the delivery is attempted.
+                    let url = match event.endpoint_ids.get(i) {
+                        Some(_) => String::new(),
+                        None => event.webhook_url.clone().unwrap_or_default(),
+                    };
+                    event.unrecorded_delivery(i, url)
+                })
+                .filter(|d| !recorded.contains(&d.id))
+                .collect();
+            if !deliveries.is_empty() {
+                out.push(Unrecorded { event, deliveries });
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl DynamoStore {
+    /// The delivery ids of the records among `keys` that exist.
+    async fn existing(&self, wanted: Vec<keys::Key>) -> Result<HashSet<String>, StoreError> {
+        let mut found = HashSet::new();
+        for chunk in wanted.chunks(BATCH_GET_MAX) {
+            let mut pending: Vec<_> = chunk.iter().map(keys::Key::item).collect();
+            let mut tries = 0;
+            while !pending.is_empty() {
+                tries += 1;
+                if tries > 6 {
+                    return Err(StoreError::Unavailable(
+                        "records still unread after 6 tries".into(),
+                    ));
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .projection_expression("sk")
+                    .build()
+                    .map_err(build_err)?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(self.table.clone(), request)
+                    .send()
+                    .await
+                    .map_err(map_err)?;
+                for item in out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    let sk = item.get("sk").and_then(|v| v.as_s().ok());
+                    if let Some((id, _)) = sk.and_then(|sk| keys::parse_log_sk(sk)) {
+                        found.insert(id.to_owned());
+                    }
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut m| m.remove(&self.table))
+                    .and_then(|k| (!k.keys().is_empty()).then(|| k.keys().to_vec()))
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << tries)).await;
+                }
+            }
+        }
+        Ok(found)
     }
 }

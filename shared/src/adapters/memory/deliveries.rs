@@ -1,19 +1,131 @@
 // shape: test support (compiled for tests and the `memory` feature only)
-//! MemoryStore: deliveries, attempts, jobs and the reconcile marks.
+//! MemoryStore: events, delivery logs, jobs and the reconciler's cursor — kept as
+//! `DynamoStore` keeps them: an event names its deliveries, a delivery is its latest log
+//! record (pending while it has none), and only recorded deliveries are listed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::domain::ids::{delivery_id, parse_delivery_id};
+use crate::domain::log::{after_attempt, after_failure, after_restart};
+
 use super::*;
 
-/// An endpoint's deliveries in its index's key order (ids are ULIDs: creation order).
+/// Delivery `index` of `event`: its latest record's state, or pending with nothing recorded.
+pub(super) fn state_at(s: &State, event: &EventRecord, index: usize) -> Option<DeliveryRecord> {
+    let id = delivery_id(&event.id, index)?;
+    if let Some(r) = s.logs.get(&k(&event.tenant_id, &id)).and_then(|l| l.last()) {
+        return Some(r.state.clone());
+    }
+    let url = match event.endpoint_ids.get(index) {
+        Some(ep) => s
+            .endpoints
+            .get(&k(&event.tenant_id, ep))
+            .map(|e| e.url.clone())
+            .unwrap_or_default(),
+        None => event.webhook_url.clone().unwrap_or_default(),
+    };
+    event.unrecorded_delivery(index, url)
+}
+
+fn locate<'a>(s: &'a State, tenant_id: &str, delivery: &str) -> Option<(&'a EventRecord, usize)> {
+    let (event_id, index) = parse_delivery_id(delivery)?;
+    let event = s.events.get(&k(tenant_id, &event_id))?;
+    (index < event.delivery_count()).then_some((event, index))
+}
+
+/// Appends `record` unless its number is not the next one.
+fn append(s: &mut State, record: LogRecord) -> Result<(), StoreError> {
+    let log = s
+        .logs
+        .entry(k(&record.state.tenant_id, &record.state.id))
+        .or_default();
+    if usize::try_from(record.state.seq).ok() != Some(log.len() + 1) {
+        return conflict();
+    }
+    log.push(record);
+    Ok(())
+}
+
+/// The recorded deliveries of an endpoint with their record counts, in id order.
 fn of_endpoint<'a>(
     s: &'a State,
     tenant_id: &'a str,
     endpoint_id: &'a str,
-) -> impl DoubleEndedIterator<Item = &'a DeliveryRecord> + 'a {
-    s.deliveries
-        .values()
-        .filter(move |d| d.tenant_id == tenant_id && d.endpoint_id.as_deref() == Some(endpoint_id))
+) -> impl DoubleEndedIterator<Item = (&'a DeliveryRecord, usize)> + 'a {
+    s.logs
+        .range(k(tenant_id, "")..k(&format!("{tenant_id}\0"), ""))
+        .filter_map(|(_, log)| log.last().map(|r| (&r.state, log.len())))
+        .filter(move |(d, _)| d.endpoint_id.as_deref() == Some(endpoint_id))
+}
+
+/// The page of `deliveries` (in scan order, with record counts) a scan of at most `budget`
+/// records answers, keeping those `keep` accepts.
+fn scan<'a>(
+    deliveries: impl Iterator<Item = (&'a DeliveryRecord, usize)>,
+    limit: usize,
+    budget: usize,
+    keep: impl Fn(&DeliveryRecord) -> bool,
+) -> DeliveryPage {
+    let mut found = Vec::new();
+    let mut read = 0;
+    let mut deliveries = deliveries.peekable();
+    while let Some((d, records)) = deliveries.next() {
+        read += records;
+        if keep(d) {
+            found.push(d.clone());
+        }
+        if found.len() > limit || read >= budget {
+            let more = deliveries.peek().is_some();
+            return DeliveryPage::cut(found, limit, more.then(|| d.id.clone()));
+        }
+    }
+    DeliveryPage::cut(found, limit, None)
+}
+
+#[async_trait]
+impl EventWrite for MemoryStore {
+    async fn put_event(&self, event: &EventRecord) -> Result<(), StoreError> {
+        self.with("put_event", |s| {
+            if parse_delivery_id(&delivery_id(&event.id, 0).unwrap_or_default()).is_none() {
+                return Err(StoreError::Corrupt(format!(
+                    "not an event id: {}",
+                    event.id
+                )));
+            }
+            s.events
+                .entry(k(&event.tenant_id, &event.id))
+                .or_insert_with(|| event.clone());
+            Ok(())
+        })
+    }
+}
+
+#[async_trait]
+impl EventRead for MemoryStore {
+    async fn get_event(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+    ) -> Result<Option<EventRecord>, StoreError> {
+        self.with("get_event", |s| {
+            Ok(s.events.get(&k(tenant_id, event_id)).cloned())
+        })
+    }
+
+    async fn list_event_deliveries(
+        &self,
+        tenant_id: &str,
+        event_id: &str,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        self.with("list_event_deliveries", |s| {
+            let Some(e) = s.events.get(&k(tenant_id, event_id)) else {
+                return Ok(Vec::new());
+            };
+            Ok((0..e.delivery_count())
+                .filter_map(|i| state_at(s, e, i))
+                .collect())
+        })
+    }
 }
 
 #[async_trait]
@@ -24,7 +136,7 @@ impl DeliveryRead for MemoryStore {
         delivery_id: &str,
     ) -> Result<Option<DeliveryRecord>, StoreError> {
         self.with("get_delivery", |s| {
-            Ok(s.deliveries.get(&k(tenant_id, delivery_id)).cloned())
+            Ok(locate(s, tenant_id, delivery_id).and_then(|(e, i)| state_at(s, e, i)))
         })
     }
 
@@ -34,11 +146,10 @@ impl DeliveryRead for MemoryStore {
         delivery_id: &str,
     ) -> Result<Vec<AttemptRecord>, StoreError> {
         self.with("get_attempts", |s| {
-            Ok(s.attempts
-                .iter()
-                .filter(|((t, d, _), _)| t == tenant_id && d == delivery_id)
-                .map(|(_, a)| a.clone())
-                .collect())
+            Ok(s.logs
+                .get(&k(tenant_id, delivery_id))
+                .map(|log| log.iter().filter_map(|r| r.attempt.clone()).collect())
+                .unwrap_or_default())
         })
     }
 
@@ -52,24 +163,12 @@ impl DeliveryRead for MemoryStore {
     ) -> Result<DeliveryPage, StoreError> {
         let budget = self.list_scan_budget();
         self.with("list_endpoint_deliveries", |s| {
-            let limit = limit.max(1);
-            let mut found = Vec::new();
-            let mut last_read: Option<String> = None;
             let newer_first = of_endpoint(s, tenant_id, endpoint_id)
                 .rev()
-                .filter(|d| after.is_none_or(|a| d.id.as_str() < a));
-            for (read, d) in newer_first.enumerate() {
-                if found.len() > limit || read == budget {
-                    // Stopped with more left (as a Query stopped by its Limit).
-                    let stopped_at = last_read.filter(|_| found.len() <= limit);
-                    return Ok(DeliveryPage::cut(found, limit, stopped_at));
-                }
-                if status.is_none_or(|st| d.status == st) {
-                    found.push(d.clone());
-                }
-                last_read = Some(d.id.clone());
-            }
-            Ok(DeliveryPage::cut(found, limit, None))
+                .filter(|(d, _)| after.is_none_or(|a| d.id.as_str() < a));
+            Ok(scan(newer_first, limit.max(1), budget, |d| {
+                status.is_none_or(|st| d.status == st)
+            }))
         })
     }
 
@@ -82,188 +181,67 @@ impl DeliveryRead for MemoryStore {
         limit: usize,
     ) -> Result<DeliveryPage, StoreError> {
         let (lo, hi) = crate::domain::ids::delivery_id_bounds(since, until);
+        let budget = self.list_scan_budget().max(limit * 4);
         self.with("window_page", |s| {
-            let mut left = of_endpoint(s, tenant_id, endpoint_id)
-                .filter(|d| d.id >= lo && d.id <= hi)
-                .filter(|d| after.is_none_or(|a| d.id.as_str() > a));
-            let deliveries: Vec<DeliveryRecord> =
-                left.by_ref().take(limit.max(1)).cloned().collect();
-            let more = left.next().is_some();
-            let next_after = deliveries.last().map(|d| d.id.clone()).filter(|_| more);
-            Ok(DeliveryPage {
-                deliveries,
-                next_after,
-            })
-        })
-    }
-
-    async fn failed_deliveries_between(
-        &self,
-        tenant_id: &str,
-        endpoint_id: &str,
-        since: EpochMillis,
-        until: EpochMillis,
-    ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        let (lo, hi) = crate::domain::ids::delivery_id_bounds(since, until);
-        self.with("failed_deliveries_between", |s| {
-            Ok(of_endpoint(s, tenant_id, endpoint_id)
-                .filter(|d| d.id >= lo && d.id <= hi && d.status == DeliveryStatus::Failed)
-                .cloned()
-                .collect())
+            let older_first = of_endpoint(s, tenant_id, endpoint_id)
+                .filter(|(d, _)| d.id >= lo && d.id <= hi)
+                .filter(|(d, _)| after.is_none_or(|a| d.id.as_str() > a));
+            Ok(scan(older_first, limit.max(1), budget, |_| true))
         })
     }
 }
 
 #[async_trait]
 impl AttemptLog for MemoryStore {
-    async fn claim(
+    async fn delivery_state(
         &self,
-        delivery: &DeliveryRecord,
-        owner: &str,
-        now: EpochMillis,
-        lease_until: EpochMillis,
-        manual: bool,
-    ) -> Result<(), StoreError> {
-        self.with("claim", |s| {
-            match s.deliveries.get_mut(&k(&delivery.tenant_id, &delivery.id)) {
-                Some(d)
-                    if (manual || d.status == DeliveryStatus::Pending)
-                        && d.attempt_count == delivery.attempt_count
-                        && d.lease_until.is_none_or(|l| l < now) =>
-                {
-                    d.lease_until = Some(lease_until);
-                    d.lease_owner = Some(owner.to_owned());
-                    Ok(())
-                }
-                _ => conflict(),
-            }
+        tenant_id: &str,
+        endpoint_id: Option<&str>,
+        delivery_id: &str,
+    ) -> Result<Option<DeliveryRecord>, StoreError> {
+        self.with("delivery_state", |s| {
+            Ok(s.logs
+                .get(&k(tenant_id, delivery_id))
+                .and_then(|log| log.last())
+                .map(|r| r.state.clone())
+                .filter(|d| d.endpoint_id.as_deref() == endpoint_id))
         })
     }
 
     async fn record_attempt(
         &self,
-        tenant_id: &str,
+        before: &DeliveryRecord,
         attempt: &AttemptRecord,
         update: &DeliveryUpdate,
-        owner: &str,
     ) -> Result<(), StoreError> {
         self.with("record_attempt", |s| {
-            let key = (
-                tenant_id.to_owned(),
-                attempt.delivery_id.clone(),
-                attempt.number,
-            );
-            if s.attempts.contains_key(&key) {
-                return conflict();
-            }
-            s.attempts.insert(key, attempt.clone());
-            advance(s, tenant_id, attempt, update, owner)
+            append(s, after_attempt(before, attempt, update))
         })
     }
-
-    async fn advance_delivery(
-        &self,
-        tenant_id: &str,
-        attempt: &AttemptRecord,
-        update: &DeliveryUpdate,
-        owner: &str,
-    ) -> Result<(), StoreError> {
-        self.with("advance_delivery", |s| {
-            advance(s, tenant_id, attempt, update, owner)
-        })
-    }
-
-    async fn get_attempt(
-        &self,
-        tenant_id: &str,
-        delivery_id: &str,
-        number: u32,
-    ) -> Result<Option<AttemptRecord>, StoreError> {
-        self.with("get_attempt", |s| {
-            let key = (tenant_id.to_owned(), delivery_id.to_owned(), number);
-            Ok(s.attempts.get(&key).cloned())
-        })
-    }
-}
-
-/// Moves a delivery on after `attempt`, if `owner` holds it and it is at the attempt before.
-fn advance(
-    s: &mut State,
-    tenant_id: &str,
-    attempt: &AttemptRecord,
-    update: &DeliveryUpdate,
-    owner: &str,
-) -> Result<(), StoreError> {
-    let Some(d) = s.deliveries.get_mut(&k(tenant_id, &attempt.delivery_id)) else {
-        return conflict();
-    };
-    if d.lease_owner.as_deref() != Some(owner)
-        || d.attempt_count != attempt.number.saturating_sub(1)
-    {
-        return conflict();
-    }
-    d.attempt_count = attempt.number;
-    d.status = update.status;
-    d.updated_at = attempt.started_at + i64::try_from(attempt.duration_ms).unwrap_or(0);
-    if attempt.manual {
-        d.retry_base += 1; // a manual attempt takes no place in the schedule
-    }
-    d.next_attempt_at = update.next_attempt_at;
-    d.last_error = update.last_error.clone();
-    d.lease_until = None;
-    d.lease_owner = None;
-    if d.status != DeliveryStatus::Pending {
-        s.marks.remove(&k(tenant_id, &attempt.delivery_id));
-    }
-    Ok(())
 }
 
 #[async_trait]
 impl DeliveryControl for MemoryStore {
     async fn restart_delivery(
         &self,
-        delivery: &DeliveryRecord,
+        d: &DeliveryRecord,
         now: EpochMillis,
     ) -> Result<(), StoreError> {
-        self.with("restart_delivery", |s| {
-            match s.deliveries.get_mut(&k(&delivery.tenant_id, &delivery.id)) {
-                Some(d) if d.status == DeliveryStatus::Failed => {
-                    s.marks.insert(k(&delivery.tenant_id, &delivery.id), now);
-                    d.status = DeliveryStatus::Pending;
-                    d.retry_base = d.attempt_count;
-                    d.updated_at = now;
-                    d.next_attempt_at = None;
-                    d.last_error = None;
-                    d.lease_until = None;
-                    d.lease_owner = None;
-                    Ok(())
-                }
-                _ => conflict(),
-            }
+        self.with("restart_delivery", |s| match after_restart(d, now) {
+            Some(r) => append(s, r),
+            None => conflict(),
         })
     }
 
     async fn fail_delivery(
         &self,
-        tenant_id: &str,
-        delivery_id: &str,
+        d: &DeliveryRecord,
         reason: &str,
         now: EpochMillis,
     ) -> Result<(), StoreError> {
-        self.with("fail_delivery", |s| {
-            match s.deliveries.get_mut(&k(tenant_id, delivery_id)) {
-                Some(d) if d.status == DeliveryStatus::Pending => {
-                    s.marks.remove(&k(tenant_id, delivery_id));
-                    d.status = DeliveryStatus::Failed;
-                    d.last_error = Some(reason.to_owned());
-                    d.updated_at = now;
-                    d.next_attempt_at = None;
-                    d.lease_until = None;
-                    d.lease_owner = None;
-                    Ok(())
-                }
-                _ => conflict(),
-            }
+        self.with("fail_delivery", |s| match after_failure(d, reason, now) {
+            Some(r) => append(s, r),
+            None => conflict(),
         })
     }
 }
@@ -306,48 +284,61 @@ impl JobStore for MemoryStore {
 
 #[async_trait]
 impl Reconcile for MemoryStore {
-    async fn stale_candidates(
+    async fn take_reconcile_lease(
         &self,
-        before: EpochMillis,
-        limit: usize,
-    ) -> Result<Vec<StaleCandidate>, StoreError> {
-        self.with("stale_candidates", |s| {
-            let mut found: Vec<StaleCandidate> = s
-                .marks
-                .iter()
-                .filter(|(_, mark)| **mark < before)
-                .map(|((t, d), mark)| StaleCandidate {
-                    tenant_id: t.clone(),
-                    delivery_id: d.clone(),
-                    mark: *mark,
-                })
-                .collect();
-            found.sort_by_key(|c| c.mark);
-            found.truncate(limit);
-            Ok(found)
+        now: EpochMillis,
+        until: EpochMillis,
+    ) -> Result<Option<i64>, StoreError> {
+        self.with("take_reconcile_lease", |s| {
+            if s.reconcile.1 >= now {
+                return conflict();
+            }
+            s.reconcile.1 = until;
+            Ok(s.reconcile.0)
         })
     }
 
-    async fn move_mark(
+    async fn save_reconcile_cursor(
         &self,
-        tenant_id: &str,
-        delivery_id: &str,
-        from: EpochMillis,
-        to: EpochMillis,
+        minute: i64,
+        until: EpochMillis,
     ) -> Result<(), StoreError> {
-        self.with("move_mark", |s| {
-            let key = k(tenant_id, delivery_id);
-            let pending = s
-                .deliveries
-                .get(&key)
-                .is_some_and(|d| d.status == DeliveryStatus::Pending);
-            match s.marks.get_mut(&key) {
-                Some(mark) if pending && *mark == from => {
-                    *mark = to;
-                    Ok(())
-                }
-                _ => conflict(),
-            }
+        self.with("save_reconcile_cursor", |s| {
+            s.reconcile = (Some(minute), until);
+            Ok(())
+        })
+    }
+
+    async fn unrecorded_in_minute(&self, minute: i64) -> Result<Vec<Unrecorded>, StoreError> {
+        use crate::domain::reconcile::minute_of;
+        self.with("unrecorded_in_minute", |s| {
+            let mut events: Vec<&EventRecord> = s
+                .events
+                .values()
+                .filter(|e| crate::domain::ids::created_at(&e.id).map(minute_of) == Some(minute))
+                .collect();
+            events.sort_by(|a, b| a.id.cmp(&b.id));
+            Ok(events
+                .into_iter()
+                .filter_map(|e| {
+                    let deliveries: Vec<DeliveryRecord> = (0..e.delivery_count())
+                        .filter_map(|i| state_at(s, e, i))
+                        .filter(|d| d.seq == 0)
+                        .map(|d| DeliveryRecord {
+                            url: if d.endpoint_id.is_some() {
+                                String::new()
+                            } else {
+                                d.url
+                            },
+                            ..d
+                        })
+                        .collect();
+                    (!deliveries.is_empty()).then(|| Unrecorded {
+                        event: e.clone(),
+                        deliveries,
+                    })
+                })
+                .collect())
         })
     }
 }

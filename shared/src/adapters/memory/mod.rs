@@ -17,6 +17,7 @@ use async_trait::async_trait;
 
 use crate::domain::clock::EpochMillis;
 use crate::domain::job::{JobRecord, JobStatus};
+use crate::domain::log::LogRecord;
 use crate::domain::model::{
     ApiKeyRecord, AttemptRecord, DeliveryRecord, DeliveryStatus, Endpoint, EventRecord,
     IdempotencyRecord, Tenant,
@@ -34,11 +35,11 @@ struct State {
     keys_by_id: HashMap<Key2, ApiKeyRecord>,
     idempotency: HashMap<Key2, IdempotencyRecord>,
     events: HashMap<Key2, EventRecord>,
-    deliveries: BTreeMap<Key2, DeliveryRecord>,
-    attempts: BTreeMap<(String, String, u32), AttemptRecord>,
+    /// Each delivery's log (tenant, delivery id), as `DynamoStore` keeps it: records only.
+    logs: BTreeMap<Key2, Vec<crate::domain::log::LogRecord>>,
     jobs: HashMap<Key2, JobRecord>,
-    /// The reconcile index: pending deliveries' marks.
-    marks: BTreeMap<Key2, EpochMillis>,
+    /// The reconciler's cursor (last minute done) and lease.
+    reconcile: (Option<i64>, EpochMillis),
 }
 
 /// Every storage role, in memory.
@@ -80,25 +81,42 @@ impl MemoryStore {
         self.calls.lock().unwrap().get(name).copied().unwrap_or(0)
     }
 
-    /// Every delivery stored, in key order.
+    /// Every delivery of every event stored (recorded or still pending), in id order.
     pub fn deliveries(&self) -> Vec<DeliveryRecord> {
-        self.state
-            .lock()
-            .unwrap()
-            .deliveries
+        let s = self.state.lock().unwrap();
+        let mut all: Vec<DeliveryRecord> = s
+            .events
             .values()
-            .cloned()
-            .collect()
+            .flat_map(|e| (0..e.delivery_count()).filter_map(|i| deliveries::state_at(&s, e, i)))
+            .collect();
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        all
     }
 
-    /// Every attempt stored, in key order.
+    /// Test hook: appends a record without an attempt that leaves the delivery exactly as `d`
+    /// says (its event must exist); `d.seq` is set to the record's number.
+    pub fn seed_state(&self, d: &DeliveryRecord) {
+        let mut s = self.state.lock().unwrap();
+        let log = s.logs.entry(k(&d.tenant_id, &d.id)).or_default();
+        let state = DeliveryRecord {
+            seq: u32::try_from(log.len() + 1).unwrap(),
+            ..d.clone()
+        };
+        log.push(LogRecord {
+            state,
+            attempt: None,
+        });
+    }
+
+    /// Every attempt recorded, in delivery id and number order.
     pub fn attempts(&self) -> Vec<AttemptRecord> {
         self.state
             .lock()
             .unwrap()
-            .attempts
+            .logs
             .values()
-            .cloned()
+            .flatten()
+            .filter_map(|r| r.attempt.clone())
             .collect()
     }
 

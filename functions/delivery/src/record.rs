@@ -1,0 +1,114 @@
+//! The log around an attempt: what the delivery is before it (read only when something can
+//! have been recorded), and the one conditional write after it.
+//!
+//! Ingest's own message on its first receive needs no read: nothing can be recorded for the
+//! delivery before that message is first handled. Every other message (a retry, a redrive, a
+//! manual attempt, a recovered delivery, a second receive) reads the latest record strongly,
+//! so an attempt never follows a recorded success. Recording is conditional on the record's
+//! number: of two copies of one message that both made an attempt (at-least-once delivery;
+//! receivers dedupe by `webhook-id`), only the first records it, and the other follows the
+//! state the first recorded.
+
+use shared::domain::clock::EpochMillis;
+use shared::domain::ids::created_at;
+use shared::domain::model::{DeliveryMessage, DeliveryRecord, DeliveryStatus};
+use shared::ports::{DeliveryUpdate, Enqueue, Sender, StoreError, Visibility};
+use tracing::warn;
+
+use crate::action::Action;
+use crate::schedule;
+use crate::send::Completed;
+use crate::worker::{Worker, WorkerStore};
+
+/// The delivery as it stands before anything is recorded, from its message.
+pub fn unrecorded(message: &DeliveryMessage, now: EpochMillis) -> DeliveryRecord {
+    let at = created_at(&message.event_id).unwrap_or(now);
+    DeliveryRecord {
+        id: message.delivery_id.clone(),
+        tenant_id: message.tenant_id.clone(),
+        event_id: message.event_id.clone(),
+        event_type: message.event_type.clone(),
+        endpoint_id: message.endpoint_id.clone(),
+        url: message.url.clone().unwrap_or_default(),
+        status: DeliveryStatus::Pending,
+        attempt_count: 0,
+        retry_base: 0,
+        next_attempt_at: None,
+        last_error: None,
+        seq: 0,
+        restarted_at: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
+    /// The delivery before this attempt: from the message on ingest's first receive, else the
+    /// latest record (strongly consistent), or the message when nothing is recorded yet.
+    pub(crate) async fn load(
+        &self,
+        message: &DeliveryMessage,
+        receive_count: u32,
+        now: EpochMillis,
+    ) -> Result<DeliveryRecord, Action> {
+        if message.initial && receive_count <= 1 && !message.manual {
+            return Ok(unrecorded(message, now));
+        }
+        let state = self
+            .store
+            .delivery_state(
+                &message.tenant_id,
+                message.endpoint_id.as_deref(),
+                &message.delivery_id,
+            )
+            .await
+            .map_err(|e| Action::Transient(e.to_string()))?;
+        Ok(state.unwrap_or_else(|| unrecorded(message, now)))
+    }
+
+    /// Records the attempt and the delivery's state after it; when another copy recorded this
+    /// attempt first, the action follows the state it recorded.
+    pub(crate) async fn record(
+        &self,
+        before: &DeliveryRecord,
+        completed: &Completed,
+        update: &DeliveryUpdate,
+    ) -> Result<(), Action> {
+        match self
+            .store
+            .record_attempt(before, &completed.attempt, update)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(StoreError::Conflict) => {
+                warn!("another copy recorded this attempt first; its state decides");
+                Err(self.follow_recorded(before).await)
+            }
+            Err(e) => Err(Action::Transient(format!(
+                "attempt made but not recorded: {e}"
+            ))),
+        }
+    }
+
+    /// The action for a message whose attempt another copy recorded: done when the delivery is
+    /// final, else back when the recorded schedule says.
+    async fn follow_recorded(&self, before: &DeliveryRecord) -> Action {
+        let state = self
+            .store
+            .delivery_state(&before.tenant_id, before.endpoint_id.as_deref(), &before.id)
+            .await;
+        match state {
+            Ok(Some(d)) if d.status != DeliveryStatus::Pending => Action::Ack,
+            Ok(Some(d)) => {
+                let now = shared::domain::clock::now_millis();
+                let wait = d
+                    .next_attempt_at
+                    .and_then(|due| schedule::not_yet_due(due, now))
+                    .unwrap_or(schedule::RECORDED_ELSEWHERE_SECONDS);
+                Action::Hide(wait)
+            }
+            Ok(None) => Action::Hide(schedule::RECORDED_ELSEWHERE_SECONDS),
+            Err(e) => Action::Transient(e.to_string()),
+        }
+    }
+}
