@@ -374,12 +374,15 @@ async fn concurrent_repeats_of_an_idempotent_event_make_one_set_of_deliveries() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endpoint_deliveries_paginate_newest_first_under_concurrent_writes() {
-    let stack = Stack::builder().poll(false).start().await;
+    // A receiver that fails every attempt, with an hour until the retry: each delivery is
+    // listed (its first attempt recorded) and stays pending.
+    let stack = Stack::builder().start().await;
     stack.tenant("acme", json!({})).await;
+    let rx = TestReceiver::start(vec![], Some(Reply::Status(500))).await;
     let ep = stack
         .endpoint(
             "acme",
-            json!({"url": "https://example.com/h", "event_types": ["*"]}),
+            json!({"url": rx.url, "event_types": ["*"], "retry_schedule_seconds": [3600]}),
         )
         .await;
     let ep_id = ep["id"].as_str().unwrap();
@@ -390,6 +393,30 @@ async fn endpoint_deliveries_paginate_newest_first_under_concurrent_writes() {
             .await;
         sent.push(v["deliveries"][0]["id"].as_str().unwrap().to_owned());
     }
+    let listed = |n: usize| {
+        let stack = &stack;
+        async move {
+            let path = format!("/v1/tenants/acme/endpoints/{ep_id}/deliveries");
+            let start = std::time::Instant::now();
+            loop {
+                let (s, v) = stack
+                    .call_query("GET", &path, "status=pending&limit=100")
+                    .await;
+                assert_eq!(s, 200, "{v}");
+                let got = v["data"].as_array().unwrap().len();
+                if got >= n || start.elapsed() > Duration::from_secs(60) {
+                    assert_eq!(v["next_cursor"], Value::Null);
+                    return got;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    };
+    assert_eq!(
+        listed(45).await,
+        45,
+        "each listed once its first attempt is recorded"
+    );
     let mut seen: Vec<String> = Vec::new();
     let mut cursor: Option<String> = None;
     let mut pages = 0;
@@ -440,15 +467,7 @@ async fn endpoint_deliveries_paginate_newest_first_under_concurrent_writes() {
         )
         .await;
     assert_eq!((s, v["data"].as_array().unwrap().len()), (200, 0));
-    let (s, v) = stack
-        .call_query(
-            "GET",
-            &format!("/v1/tenants/acme/endpoints/{ep_id}/deliveries"),
-            "status=pending&limit=100",
-        )
-        .await;
-    assert_eq!((s, v["data"].as_array().unwrap().len()), (200, 48));
-    assert_eq!(v["next_cursor"], Value::Null);
+    assert_eq!(listed(48).await, 48, "the three written between pages");
     let (s, _) = stack
         .call_query(
             "GET",

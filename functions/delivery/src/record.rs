@@ -1,14 +1,16 @@
 //! The log around an attempt: what the delivery is before it (read only when something can
 //! have been recorded), and the one conditional write after it.
 //!
-//! Ingest's own message on its first receive needs no read: nothing can be recorded for the
-//! delivery before that message is first handled. Every other message (a retry, a redrive, a
+//! Ingest's own message on its first receive (sent under a minute ago) needs no read: nothing
+//! can be recorded for the delivery before that message is first handled, except by another
+//! copy of it (SQS is at-least-once), which may then make the same attempt. Every other message (a retry, a redrive, a
 //! manual attempt, a recovered delivery, a second receive) reads the latest record strongly,
 //! so an attempt never follows a recorded success. Recording is conditional on the record's
 //! number: of two copies of one message that both made an attempt (at-least-once delivery;
 //! receivers dedupe by `webhook-id`), only the first records it, and the other follows the
 //! state the first recorded.
 
+use aws_lambda_events::event::sqs::SqsMessage;
 use shared::domain::clock::EpochMillis;
 use shared::domain::ids::created_at;
 use shared::domain::model::{DeliveryMessage, DeliveryRecord, DeliveryStatus};
@@ -42,16 +44,30 @@ pub fn unrecorded(message: &DeliveryMessage, now: EpochMillis) -> DeliveryRecord
     }
 }
 
+/// A message older than this on its first receive reads the log even when it is ingest's
+/// (a queue backlog, or a late duplicate: SQS keeps a duplicate's sent time).
+pub const FRESH_MS: EpochMillis = 60_000;
+
+/// Whether the record is the first receive of a message sent less than [`FRESH_MS`] ago.
+pub fn fresh_first_receive(record: &SqsMessage, now: EpochMillis) -> bool {
+    let sent = record
+        .attributes
+        .get("SentTimestamp")
+        .and_then(|t| t.parse::<EpochMillis>().ok());
+    crate::batch::receive_count(record) <= 1 && sent.is_none_or(|at| now - at < FRESH_MS)
+}
+
 impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
-    /// The delivery before this attempt: from the message on ingest's first receive, else the
-    /// latest record (strongly consistent), or the message when nothing is recorded yet.
+    /// The delivery before this attempt: from the message on the fresh first receive of
+    /// ingest's message, else the latest record (strongly consistent), or the message when
+    /// nothing is recorded yet.
     pub(crate) async fn load(
         &self,
         message: &DeliveryMessage,
-        receive_count: u32,
+        record: &SqsMessage,
         now: EpochMillis,
     ) -> Result<DeliveryRecord, Action> {
-        if message.initial && receive_count <= 1 && !message.manual {
+        if message.initial && !message.manual && fresh_first_receive(record, now) {
             return Ok(unrecorded(message, now));
         }
         let state = self
@@ -110,5 +126,32 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
             Ok(None) => Action::Hide(schedule::RECORDED_ELSEWHERE_SECONDS),
             Err(e) => Action::Transient(e.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(receives: &str, sent: Option<EpochMillis>) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.attributes
+            .insert("ApproximateReceiveCount".into(), receives.into());
+        if let Some(at) = sent {
+            m.attributes.insert("SentTimestamp".into(), at.to_string());
+        }
+        m
+    }
+
+    #[test]
+    fn only_a_fresh_first_receive_skips_the_read() {
+        let now = 1_000_000;
+        assert!(fresh_first_receive(&record("1", Some(now - 500)), now));
+        assert!(fresh_first_receive(&record("1", None), now));
+        assert!(!fresh_first_receive(&record("2", Some(now - 500)), now));
+        assert!(!fresh_first_receive(
+            &record("1", Some(now - FRESH_MS)),
+            now
+        ));
     }
 }

@@ -154,9 +154,7 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
         let span = tracing::Span::current();
         span.record("delivery_id", message.delivery_id.as_str());
         let now = now_millis();
-        let delivery = self
-            .load(&message, crate::batch::receive_count(record), now)
-            .await?;
+        let delivery = self.load(&message, record, now).await?;
         match gate(&delivery, &message, now) {
             Gate::Go => {}
             Gate::Final => {

@@ -25,7 +25,7 @@ pub(super) struct Scan {
     pub bounds: Option<(String, String)>,
     /// Stop once this many deliveries passed `keep`.
     pub want: usize,
-    /// Stop once this many items were read.
+    /// Stop once this many records were taken (the shards read ahead at most a page each).
     pub budget: usize,
 }
 
@@ -52,7 +52,11 @@ impl DynamoStore {
         scan: &Scan,
         keep: impl Fn(&DeliveryRecord) -> bool + Send + Sync,
     ) -> Result<Scanned, StoreError> {
-        let page = i32::try_from(scan.want / keys::DELIVERY_SHARDS as usize + 4).unwrap_or(100);
+        // Pages sized so the shards together read about what the page needs, and never much
+        // more than the budget.
+        let shards = keys::DELIVERY_SHARDS as usize;
+        let page = (scan.want / shards + 4).min(scan.budget / shards + 1);
+        let page = i32::try_from(page).unwrap_or(100);
         let mut shards: Vec<Shard> = (0..keys::DELIVERY_SHARDS)
             .map(|shard| Shard {
                 query: self.shard_query(
@@ -73,9 +77,7 @@ impl DynamoStore {
                 .iter_mut()
                 .filter(|sh| sh.buf.is_empty() && !sh.done)
                 .map(fetch);
-            for n in futures::future::try_join_all(fetches).await? {
-                read += n;
-            }
+            futures::future::try_join_all(fetches).await?;
             let Some(next) = pick(&shards, scan.newest_first) else {
                 return Ok(Scanned {
                     deliveries: found,
@@ -83,6 +85,8 @@ impl DynamoStore {
                 });
             };
             let (record, n) = take_delivery(&mut shards[next], scan.newest_first).await?;
+            // The budget counts the records taken; what the shards read ahead is at most one
+            // page each.
             read += n;
             let last_seen = record.state.id.clone();
             if keep(&record.state) {
@@ -123,8 +127,8 @@ impl DynamoStore {
     }
 }
 
-/// Reads a shard's next page; how many items it read.
-async fn fetch(shard: &mut Shard) -> Result<usize, StoreError> {
+/// Reads a shard's next page.
+async fn fetch(shard: &mut Shard) -> Result<(), StoreError> {
     let out = shard
         .query
         .clone()
@@ -132,14 +136,12 @@ async fn fetch(shard: &mut Shard) -> Result<usize, StoreError> {
         .send()
         .await
         .map_err(map_err)?;
-    let items = out.items.unwrap_or_default();
-    let n = items.len();
-    shard.buf.extend(items);
+    shard.buf.extend(out.items.unwrap_or_default());
     match out.last_evaluated_key {
         Some(k) if !k.is_empty() => shard.start = Some(k),
         _ => shard.done = true,
     }
-    Ok(n)
+    Ok(())
 }
 
 fn sk(item: &Item) -> &str {
@@ -162,12 +164,11 @@ fn pick(shards: &[Shard], newest_first: bool) -> Option<usize> {
 }
 
 /// Takes every record of the shard's head delivery (reading on when they continue on the next
-/// page); its latest record and how many items that read.
+/// page); its latest record and how many records it has.
 async fn take_delivery(
     shard: &mut Shard,
     newest_first: bool,
 ) -> Result<(LogRecord, usize), StoreError> {
-    let mut read = 0;
     let mut records: Vec<LogRecord> = Vec::new();
     loop {
         while let Some(item) = shard.buf.front() {
@@ -176,15 +177,16 @@ async fn take_delivery(
                 .first()
                 .is_some_and(|r| r.state.id != record.state.id)
             {
-                return Ok((latest(records, newest_first)?, read));
+                break;
             }
             shard.buf.pop_front();
             records.push(record);
         }
-        if shard.done {
-            return Ok((latest(records, newest_first)?, read));
+        if !shard.buf.is_empty() || shard.done {
+            let n = records.len();
+            return Ok((latest(records, newest_first)?, n));
         }
-        read += fetch(shard).await?;
+        fetch(shard).await?;
     }
 }
 

@@ -42,7 +42,7 @@ impl Reconcile for DynamoStore {
             .map_err(map_err)?;
         Ok(out
             .attributes
-            .and_then(|a| a.get("minute").cloned())
+            .and_then(|a| a.get("done_minute").cloned())
             .and_then(|v| v.as_n().ok().and_then(|m| m.parse().ok())))
     }
 
@@ -55,7 +55,7 @@ impl Reconcile for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(keys::reconcile_cursor().item()))
-            .update_expression("SET minute = :m, lease_until = :until")
+            .update_expression("SET done_minute = :m, lease_until = :until")
             .expression_attribute_values(":m", n(minute))
             .expression_attribute_values(":until", n(until))
             .send()
