@@ -57,6 +57,9 @@ pub fn plan_as(
     if let Some(url) = one_off {
         targets.push((None, url.to_owned()));
     }
+    // The event's time is its id's (the key it is kept under, and what a delivery message
+    // says), so every view of it agrees to the millisecond.
+    let created_at = crate::domain::ids::created_at(&event_id).unwrap_or(now);
     let event = EventRecord {
         id: event_id,
         tenant_id: new.tenant_id.to_owned(),
@@ -64,7 +67,7 @@ pub fn plan_as(
         payload: new.payload.get().to_owned(),
         metadata: new.metadata,
         idempotency_key: new.idempotency_key,
-        created_at: now,
+        created_at,
         endpoint_ids: targets.iter().filter_map(|(ep, _)| ep.clone()).collect(),
         webhook_url: one_off.map(str::to_owned),
     };
@@ -72,7 +75,7 @@ pub fn plan_as(
     let deliveries = targets
         .into_iter()
         .enumerate()
-        .map(|(i, (endpoint_id, url))| new_delivery(&event, i, endpoint_id, url, now))
+        .map(|(i, (endpoint_id, url))| new_delivery(&event, i, endpoint_id, url, created_at))
         .collect();
     FanOut { event, deliveries }
 }
@@ -230,7 +233,7 @@ mod tests {
         );
         assert!(plan.deliveries.iter().all(|d| d.event_id == plan.event.id
             && d.status == DeliveryStatus::Pending
-            && d.created_at == 42));
+            && d.created_at == plan.event.created_at));
         assert_eq!(plan.event.idempotency_key.as_deref(), Some("k"));
         let mut by_id = plan.deliveries.clone();
         by_id.sort_by(|a, b| a.id.cmp(&b.id));
