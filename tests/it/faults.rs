@@ -21,11 +21,14 @@ use devstack::poller::{Poller, PollerConfig};
 use futures::StreamExt;
 use serde_json::{Value, json};
 use shared::adapters::dynamo::DynamoStore;
+use shared::adapters::dynamo::log_item::from_record_item;
 use shared::adapters::http::HttpSender;
 use shared::adapters::kms::KmsVault;
 use shared::adapters::sealer::SecretSealer;
 use shared::adapters::sqs::SqsQueue;
 use shared::domain::address_policy::AddressPolicy;
+use shared::domain::attempt::Outcome;
+use shared::domain::model::{AttemptRecord, DeliveryRecord, DeliveryStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::harness::{InProcess, Stack, aws_config};
@@ -128,42 +131,38 @@ async fn mid_close_receiver() -> (String, Arc<Mutex<Vec<(String, i64)>>>) {
     (url, seen)
 }
 
-async fn scan_items(
+/// Every delivery log record of tenant `acme`, read back: each delivery's latest state, and
+/// every attempt recorded.
+async fn read_logs(
     ddb: &aws_sdk_dynamodb::Client,
     table: &str,
-    sk_prefix: &str,
-) -> Vec<HashMap<String, AttributeValue>> {
-    let mut out = Vec::new();
+) -> (HashMap<String, DeliveryRecord>, Vec<AttemptRecord>) {
+    let mut latest: HashMap<String, DeliveryRecord> = HashMap::new();
+    let mut attempts = Vec::new();
     let mut start = None;
     loop {
         let page = ddb
             .scan()
             .table_name(table)
-            .filter_expression("begins_with(sk, :p)")
-            .expression_attribute_values(":p", AttributeValue::S(sk_prefix.into()))
+            .filter_expression("begins_with(pk, :p)")
+            .expression_attribute_values(":p", AttributeValue::S("DLV#acme#".into()))
             .set_exclusive_start_key(start.take())
             .send()
             .await
             .unwrap();
-        out.extend(page.items.unwrap_or_default());
+        for item in page.items.unwrap_or_default() {
+            let record = from_record_item(&item).unwrap();
+            attempts.extend(record.attempt);
+            let d = record.state;
+            if latest.get(&d.id).is_none_or(|l| l.seq < d.seq) {
+                latest.insert(d.id.clone(), d);
+            }
+        }
         match page.last_evaluated_key {
             Some(k) if !k.is_empty() => start = Some(k),
-            _ => return out,
+            _ => return (latest, attempts),
         }
     }
-}
-
-fn s(item: &HashMap<String, AttributeValue>, k: &str) -> String {
-    item.get(k)
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .unwrap_or_default()
-}
-fn n(item: &HashMap<String, AttributeValue>, k: &str) -> i64 {
-    item.get(k)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
@@ -324,10 +323,15 @@ async fn fault_injection_nothing_is_lost() {
     loop {
         let drained = stack.queue_depth(&stack.resources.queue_url).await == (0, 0);
         if drained {
-            let pending = scan_items(&clean_ddb, &table, "DELIVERY")
-                .await
-                .iter()
-                .filter(|i| s(i, "status") == "pending" && s(i, "tenant_id") == "acme")
+            let (latest, _) = read_logs(&clean_ddb, &table).await;
+            // Nothing recorded yet counts as pending too.
+            let pending = expected
+                .keys()
+                .filter(|id| {
+                    latest
+                        .get(*id)
+                        .is_none_or(|d| d.status == DeliveryStatus::Pending)
+                })
                 .count();
             if pending == 0 {
                 break;
@@ -344,12 +348,7 @@ async fn fault_injection_nothing_is_lost() {
     let elapsed = started.elapsed();
 
     // Accounting.
-    let deliveries: HashMap<String, HashMap<String, AttributeValue>> =
-        scan_items(&clean_ddb, &table, "DELIVERY")
-            .await
-            .into_iter()
-            .map(|i| (s(&i, "id"), i))
-            .collect();
+    let (deliveries, attempts) = read_logs(&clean_ddb, &table).await;
     let mut dlq: HashSet<String> = HashSet::new();
     loop {
         let got = stack
@@ -376,8 +375,7 @@ async fn fault_injection_nothing_is_lost() {
     for (id, (_, ep)) in &expected {
         let status = deliveries
             .get(id)
-            .map(|d| s(d, "status"))
-            .unwrap_or_else(|| "missing".into());
+            .map_or_else(|| "missing".into(), |d| d.status.as_str().to_owned());
         let bucket = match status.as_str() {
             "delivered" | "failed" => status.clone(),
             _ if dlq.contains(id) => "dlq".into(),
@@ -391,15 +389,14 @@ async fn fault_injection_nothing_is_lost() {
     }
 
     // Attempts: outcome counts, and when each delivered one ended.
-    let attempts = scan_items(&clean_ddb, &table, "ATT#").await;
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
     let mut delivered_end: HashMap<String, i64> = HashMap::new();
     for a in &attempts {
-        *outcomes.entry(s(a, "outcome")).or_default() += 1;
-        if s(a, "outcome") == "delivered" {
+        *outcomes.entry(format!("{:?}", a.outcome)).or_default() += 1;
+        if a.outcome == Outcome::Delivered {
             delivered_end.insert(
-                s(a, "delivery_id"),
-                n(a, "started_at") + n(a, "duration_ms"),
+                a.delivery_id.clone(),
+                a.started_at + i64::try_from(a.duration_ms).unwrap_or(0),
             );
         }
     }

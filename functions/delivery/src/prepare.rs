@@ -126,8 +126,9 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
         let target = match self.resolve(delivery).await {
             Ok(Resolved::Target(target)) => target,
             Ok(Resolved::Ended(reason)) => {
+                // Timed after what ended it was read (a resume selects by this time).
                 return Err(self
-                    .end_without_attempt(delivery, message, &reason, now)
+                    .end_without_attempt(delivery, message, &reason, now_millis())
                     .await);
             }
             Err(e) => return Err(Action::Transient(e.to_string())),

@@ -153,8 +153,8 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
         let message = parse_message(record).map_err(Action::Poison)?;
         let span = tracing::Span::current();
         span.record("delivery_id", message.delivery_id.as_str());
+        let delivery = self.load(&message, record, now_millis()).await?;
         let now = now_millis();
-        let delivery = self.load(&message, record, now).await?;
         match gate(&delivery, &message, now) {
             Gate::Go => {}
             Gate::Final => {
