@@ -1,5 +1,5 @@
 //! The outbound HTTP side: one hardened client per cold start (no redirects, no proxies, a fixed
-//! user agent, keep-alive, per-attempt timeouts) whose DNS resolver drops every address the
+//! user agent, keep-alive, per-attempt timeouts, the compiled-in TLS roots of [`super::tls`]) whose DNS resolver drops every address the
 //! [`AddressPolicy`] refuses, so the check is on the addresses actually connected to (DNS
 //! rebinding included). Literal-IP URLs skip DNS, so they are checked before the request.
 
@@ -110,6 +110,15 @@ impl Default for PoolOptions {
     }
 }
 
+/// Why the receivers' client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SenderError {
+    #[error("TLS configuration: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error("HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
 #[derive(Clone)]
 pub struct HttpSender {
     client: reqwest::Client,
@@ -117,17 +126,17 @@ pub struct HttpSender {
 }
 
 impl HttpSender {
-    pub fn new(policy: AddressPolicy) -> Result<Self, reqwest::Error> {
+    pub fn new(policy: AddressPolicy) -> Result<Self, SenderError> {
         Self::with_lookup(policy, system_lookup())
     }
 
     /// A sender whose names resolve through `lookup` (tests).
-    pub fn with_lookup(policy: AddressPolicy, lookup: Lookup) -> Result<Self, reqwest::Error> {
+    pub fn with_lookup(policy: AddressPolicy, lookup: Lookup) -> Result<Self, SenderError> {
         Self::build(policy, lookup, PoolOptions::default())
     }
 
     /// A sender through the system resolver whose pool is sized by `pool`.
-    pub fn with_pool(policy: AddressPolicy, pool: PoolOptions) -> Result<Self, reqwest::Error> {
+    pub fn with_pool(policy: AddressPolicy, pool: PoolOptions) -> Result<Self, SenderError> {
         Self::build(policy, system_lookup(), pool)
     }
 
@@ -136,7 +145,7 @@ impl HttpSender {
         policy: AddressPolicy,
         lookup: Lookup,
         pool: PoolOptions,
-    ) -> Result<Self, reqwest::Error> {
+    ) -> Result<Self, SenderError> {
         let policy = Arc::new(policy);
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
@@ -146,6 +155,8 @@ impl HttpSender {
             .pool_idle_timeout(pool.idle_timeout)
             .pool_max_idle_per_host(pool.max_idle_per_host)
             .tcp_nodelay(true)
+            // The compiled-in roots, parsed once per process (no certificate file is read).
+            .tls_backend_preconfigured(super::tls::client_config()?)
             .dns_resolver(Arc::new(FilteringResolver {
                 policy: Arc::clone(&policy),
                 lookup,
