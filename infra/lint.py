@@ -11,10 +11,15 @@
    infra/.checkov-venv, made from infra/requirements-checkov.txt on first use (or when that file
    changes).
 
+3. Every choice of `FrontDoor` (HttpApi, FunctionUrl, Both) is checked as its own template:
+   the conditions that depend on it are decided, what they exclude is removed, and the result
+   goes through all of the above, plus checks that the chosen front doors (and only they) exist.
+
 A finding is either fixed in the template or suppressed there, rule by rule, with a one-line
 reason: `Metadata: cfn-lint: config: ignore_checks` for cfn-lint, `Metadata: checkov: skip`
 (id + comment) for checkov. Exits non-zero on any finding.
 """
+import copy
 import hashlib
 import json
 import os
@@ -42,10 +47,104 @@ class NoIamPolicies(ManagedPolicyLoader):
         return {}
 
 
-def translate(path):
+FRONT_DOORS = ("HttpApi", "FunctionUrl", "Both")
+NO_VALUE = object()
+
+
+def decode_template(path):
     template, matches = decode(path)
     if matches:
         sys.exit(f"{path}: {matches}")
+    return template
+
+
+def decide(expr, conditions, parameter, value):
+    """True/False for a condition expression that depends on `parameter` alone, else None."""
+    def operand(x):
+        if isinstance(x, dict) and list(x) == ["Ref"] and x["Ref"] == parameter:
+            return value
+        return x if isinstance(x, str) else None
+
+    if not isinstance(expr, dict) or len(expr) != 1:
+        return None
+    (fn, args), = expr.items()
+    if fn == "Fn::Equals":
+        a, b = (operand(x) for x in args)
+        return None if a is None or b is None else a == b
+    if fn == "Condition":
+        return decide(conditions.get(args), conditions, parameter, value)
+    parts = [decide(x, conditions, parameter, value) for x in args]
+    if None in parts:
+        return None
+    return {"Fn::Not": lambda: not parts[0], "Fn::And": lambda: all(parts), "Fn::Or": lambda: any(parts)}.get(
+        fn, lambda: None)()
+
+
+def resolve(node, decided):
+    """`node` with every Fn::If on a decided condition replaced by its branch."""
+    if isinstance(node, dict):
+        if list(node) == ["Fn::If"] and node["Fn::If"][0] in decided:
+            name, yes, no = node["Fn::If"]
+            chosen = resolve(yes if decided[name] else no, decided)
+            return NO_VALUE if chosen == {"Ref": "AWS::NoValue"} else chosen
+        out = {k: resolve(v, decided) for k, v in node.items()}
+        return {k: v for k, v in out.items() if v is not NO_VALUE}
+    if isinstance(node, list):
+        return [r for r in (resolve(x, decided) for x in node) if r is not NO_VALUE]
+    return node
+
+
+def render(template, parameter, value):
+    """The template as deployed with `parameter` = `value`."""
+    t = copy.deepcopy(template)
+    conditions = t.get("Conditions", {})
+    decided = {n: d for n, c in conditions.items() if (d := decide(c, conditions, parameter, value)) is not None}
+    for section in ("Resources", "Outputs"):
+        for name in list(t.get(section, {})):
+            cond = t[section][name].get("Condition")
+            if cond in decided:
+                if decided[cond]:
+                    del t[section][name]["Condition"]
+                else:
+                    del t[section][name]
+    for name in decided:
+        del conditions[name]
+    t = resolve(t, decided)
+    # Parameters nothing refers to any more (the decided one, those of removed resources) go.
+    body = json.dumps({k: v for k, v in t.items() if k != "Parameters"}, default=str)
+    t["Parameters"] = {
+        name: p for name, p in t["Parameters"].items()
+        if f'"Ref": "{name}"' in body or "${" + name + "}" in body
+    }
+    return t
+
+
+def front_door_problems(front_door, translated):
+    """What the translation of the `front_door` rendering lacks or has too much of."""
+    res = translated["Resources"]
+    kinds = [r["Type"] for r in res.values()]
+    want_api, want_url = front_door in ("HttpApi", "Both"), front_door in ("FunctionUrl", "Both")
+    urls = [r["Properties"] for r in res.values() if r["Type"] == "AWS::Lambda::Url"]
+    actions = sorted(r["Properties"]["Action"] for r in res.values() if r["Type"] == "AWS::Lambda::Permission")
+    hosts = json.dumps(res["DeliveryFunction"]["Properties"]["Environment"]["Variables"]["OWN_API_HOSTS"])
+    problems = []
+    if ("AWS::ApiGatewayV2::Api" in kinds) != want_api or ("execute-api" in hosts) != want_api:
+        problems.append("the HTTP API (and its host among OWN_API_HOSTS) must exist exactly when chosen")
+    if bool(urls) != want_url or ("IngestFunctionUrl" in hosts) != want_url:
+        problems.append("the function URL (and its host among OWN_API_HOSTS) must exist exactly when chosen")
+    if urls and urls[0].get("AuthType") != "NONE":
+        problems.append("the function URL must use AuthType NONE (the API authenticates requests itself)")
+    expected = (["lambda:InvokeFunction"] if want_api else []) + (
+        ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"] if want_url else [])
+    if actions != sorted(expected):
+        problems.append(f"invoke permissions {actions}, expected {sorted(expected)}")
+    if "ApiUrl" not in translated.get("Outputs", {}):
+        problems.append("the ApiUrl output is missing")
+    return [f"FrontDoor={front_door}: {p}" for p in problems]
+
+
+def translate(template):
+    template = copy.deepcopy(template)
     # The translator wants an S3 location for code; the build fills the real one in.
     for res in template["Resources"].values():
         if res["Type"] == "AWS::Serverless::Function":
@@ -119,31 +218,54 @@ def run_checkov(paths):
     return ok, summary
 
 
+def own_problems(translated):
+    esm = [r["Properties"] for r in translated["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    problems = []
+    if not esm or esm[0].get("FunctionResponseTypes") != ["ReportBatchItemFailures"]:
+        problems.append("the delivery event source mapping must report batch item failures")
+    if not esm or "MaximumConcurrency" not in esm[0].get("ScalingConfig", {}):
+        problems.append("the delivery event source mapping must cap its concurrency (ScalingConfig.MaximumConcurrency)")
+    return problems
+
+
+def check(name, sam_template, sam_path, tmp):
+    """Translates, checks and lints one template; prints its findings; True when clean."""
+    translated = translate(sam_template)
+    problems = own_problems(translated)
+    if name.startswith("FrontDoor="):
+        problems += front_door_problems(name.split("=", 1)[1], translated)
+    for p in problems:
+        print(p)
+    out = os.path.join(tmp, f"{name}.translated.json")
+    with open(out, "w") as f:
+        json.dump(translated, f, indent=1, default=str)
+    print(f"==> {name}: cfn-lint", flush=True)
+    cfn_ok = run_cfn_lint(out)
+    print(f"==> {name}: checkov", flush=True)
+    ckv_ok, ckv = run_checkov([sam_path, out])
+    ok = not problems and cfn_ok and ckv_ok
+    if ok:
+        print(f"{name}: {len(translated['Resources'])} resources after SAM translation; cfn-lint + AWS Serverless "
+              f"Rules clean; checkov clean ({ckv['passed']} passed, {ckv['skipped']} skipped with a reason)")
+    return ok
+
+
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "template.yaml")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    translated = translate(path)
-    fn = translated["Resources"]
-    esm = [r["Properties"] for r in fn.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
-    own_ok = True
-    if not esm or esm[0].get("FunctionResponseTypes") != ["ReportBatchItemFailures"]:
-        print("the delivery event source mapping must report batch item failures")
-        own_ok = False
-    if not esm or "MaximumConcurrency" not in esm[0].get("ScalingConfig", {}):
-        print("the delivery event source mapping must cap its concurrency (ScalingConfig.MaximumConcurrency)")
-        own_ok = False
+    template = decode_template(path)
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "template.translated.json")
-        with open(out, "w") as f:
-            json.dump(translated, f, indent=1, default=str)
-        cfn_ok = run_cfn_lint(out)
-        ckv_ok, ckv = run_checkov([path, out])
-    if not (own_ok and cfn_ok and ckv_ok):
+        results.append(check("template", template, path, tmp))
+        for value in FRONT_DOORS:
+            rendered = render(template, "FrontDoor", value)
+            rendered_path = os.path.join(tmp, f"FrontDoor={value}.json")
+            with open(rendered_path, "w") as f:
+                json.dump(rendered, f, indent=1, default=str)
+            results.append(check(f"FrontDoor={value}", rendered, rendered_path, tmp))
+    if not all(results):
         sys.exit(1)
-    print(
-        f"template ok: {len(fn)} CloudFormation resources after SAM translation; cfn-lint + AWS Serverless Rules clean; "
-        f"checkov clean on the SAM template and its translation ({ckv['passed']} passed, {ckv['skipped']} skipped with a reason)"
-    )
+    print(f"template ok: as written and rendered with FrontDoor = {', '.join(FRONT_DOORS)}")
 
 
 if __name__ == "__main__":

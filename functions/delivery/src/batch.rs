@@ -6,7 +6,7 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use futures::{FutureExt, StreamExt};
 use shared::domain::clock::EpochMillis;
 use shared::ports::{Enqueue, Sender, Visibility};
-use tracing::{Instrument, error, info, info_span, warn};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use crate::action::Action;
 use crate::schedule;
@@ -52,9 +52,10 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
     /// Returns the message id when the record must be reported as failed.
     async fn handle_record(&self, record: SqsMessage, deadline: EpochMillis) -> Option<String> {
         let message_id = record.message_id.clone().unwrap_or_default();
+        // The delivery's ids, once known, are on every line of the record; the message id only
+        // on the lines of records that fail (it names what SQS brings back or dead-letters).
         let span = info_span!(
             "record",
-            message_id = %message_id,
             delivery_id = tracing::field::Empty,
             attempt = tracing::field::Empty
         );
@@ -68,14 +69,14 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
             let receive_count = receive_count(&record);
             let hide =
                 schedule::visibility(&action, receive_count, self.options.max_transient_backoff);
-            log_action(&action, receive_count, hide);
+            log_action(&action, &message_id, receive_count, hide);
             let hide = hide?;
             if let Some(receipt) = record.receipt_handle.as_deref()
                 && let Err(e) = self.queue.change_visibility(receipt, hide).await
             {
                 // The message still comes back, after the queue's own visibility timeout;
                 // the not-yet-due check then hides it again as needed.
-                warn!(error = %e, "could not change the message's visibility");
+                warn!(error = %e, %message_id, "could not change the message's visibility");
             }
             Some(message_id)
         }
@@ -92,16 +93,18 @@ pub(crate) fn receive_count(record: &SqsMessage) -> u32 {
         .unwrap_or(1)
 }
 
-fn log_action(action: &Action, receive_count: u32, hide: Option<u32>) {
+/// One line per record at most, beyond the worker's outcome line: none for a record done (the
+/// attempt's line said it), so a first-try delivery logs one short line at INFO.
+fn log_action(action: &Action, message_id: &str, receive_count: u32, hide: Option<u32>) {
     match action {
-        Action::Ack => info!("record done"),
+        Action::Ack => debug!("record done"),
         Action::Hide(secs) => info!(hide_seconds = *secs, "record comes back later"),
         Action::Poison(reason) => {
-            error!(%reason, receive_count, "unprocessable message; it goes to the DLQ at maxReceiveCount");
+            error!(%reason, message_id, receive_count, "unprocessable message; it goes to the DLQ at maxReceiveCount");
         }
         Action::Transient(reason) => {
             let backoff = hide.unwrap_or_default();
-            warn!(%reason, receive_count, backoff, "record failed on a store or queue error; it will come back");
+            warn!(%reason, message_id, receive_count, backoff, "record failed on a store or queue error; it will come back");
         }
     }
 }

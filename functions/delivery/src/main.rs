@@ -7,7 +7,7 @@ use delivery::Worker;
 use delivery::config::DeliveryConfig;
 use lambda_runtime::{LambdaEvent, service_fn};
 use shared::adapters::dynamo::DynamoStore;
-use shared::adapters::http::HttpSender;
+use shared::adapters::http::{HttpSender, PoolOptions};
 use shared::adapters::kms::KmsVault;
 use shared::adapters::sealer::SecretSealer;
 use shared::adapters::sqs::SqsQueue;
@@ -27,7 +27,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             ))),
         ),
         SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &config.queue_url),
-        HttpSender::new(config.address_policy()?)?,
+        // Idle connections per receiver ≥ the records attempted at once.
+        HttpSender::with_pool(
+            config.address_policy()?,
+            PoolOptions::for_concurrency(config.concurrency),
+        )?,
         config.worker_options(),
     ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {

@@ -9,7 +9,6 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, ServiceBuilder};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -18,6 +17,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use crate::error::ApiError;
+use crate::extract::BodyLimit;
 use crate::routes;
 use crate::state::AppState;
 
@@ -26,7 +26,6 @@ pub type App = NormalizePath<Router>;
 
 pub fn app(state: AppState) -> App {
     let (router, _) = routes::api_router().split_for_parts();
-    let limit = state.config.body_limit();
     let router = router
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -49,11 +48,49 @@ pub fn app(state: AppState) -> App {
                     state.clone(),
                     crate::loop_guard::guard,
                 ))
-                .layer(RequestBodyLimitLayer::new(limit))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    limit_body,
+                ))
                 .layer(DefaultBodyLimit::disable()),
         )
         .with_state(state);
     NormalizePathLayer::trim_trailing_slash().layer(router)
+}
+
+/// The body limit: the payload limit plus its envelope, or the batch limit on the batch route.
+/// A declared length over it is refused before the body is read; a body that grows past it
+/// while read is refused by the extractor ([`crate::extract::RawBody`]), both with 413.
+async fn limit_body(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let limit = if is_batch_route(req.uri().path()) {
+        state.config.batch_body_limit()
+    } else {
+        state.config.body_limit()
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
+        return ApiError::body_too_large(limit).into_response();
+    }
+    req.extensions_mut().insert(BodyLimit(limit));
+    let req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    next.run(req).await
+}
+
+/// `/v1/tenants/{tenant_id}/events/batch`.
+fn is_batch_route(path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    matches!(
+        parts.as_slice(),
+        ["", "v1", "tenants", tenant, "events", "batch"] if !tenant.is_empty()
+    )
 }
 
 /// Request ids: ULIDs, unless the caller sent an `x-request-id`.
@@ -113,4 +150,18 @@ where
         }
     };
     error.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_batch_route_is_known_by_its_path() {
+        assert!(is_batch_route("/v1/tenants/acme/events/batch"));
+        assert!(!is_batch_route("/v1/tenants/acme/events"));
+        assert!(!is_batch_route("/v1/tenants//events/batch"));
+        assert!(!is_batch_route("/v1/tenants/acme/events/batch/x"));
+        assert!(!is_batch_route("/v1/tenants/acme/endpoints/batch"));
+    }
 }

@@ -6,6 +6,10 @@ use shared::domain::own_hosts::OwnHosts;
 
 /// Room for the envelope around an event's payload (type, id, URL, metadata).
 pub const ENVELOPE_BYTES: usize = 16 * 1024;
+/// The body limit of `POST .../events/batch` (unless one event's limit is larger): a Lambda
+/// invocation carries at most 6 MB, and the body travels inside the event as a JSON string, whose
+/// escaping can nearly double it; 2 MiB leaves room for that and for the headers.
+pub const BATCH_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
@@ -54,6 +58,12 @@ impl IngestConfig {
     /// The largest request body taken: the payload limit plus the envelope around it.
     pub fn body_limit(&self) -> usize {
         self.max_payload_bytes.saturating_add(ENVELOPE_BYTES)
+    }
+
+    /// The largest batch request body taken: [`BATCH_BODY_BYTES`], or one event's limit if that
+    /// is larger (a batch of one event is never refused where the event alone would be taken).
+    pub fn batch_body_limit(&self) -> usize {
+        BATCH_BODY_BYTES.max(self.body_limit())
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {

@@ -11,6 +11,10 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// The body limit the app's layer set for this request (the batch route's is larger).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
 /// The request body as bytes.
 #[derive(Debug)]
 pub struct RawBody(pub Bytes);
@@ -19,10 +23,14 @@ impl FromRequest<AppState> for RawBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .map_or_else(|| state.config.body_limit(), |l| l.0);
         match Bytes::from_request(req, state).await {
             Ok(bytes) => Ok(Self(bytes)),
             Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::body_too_large(state.config.body_limit()))
+                Err(ApiError::body_too_large(limit))
             }
             Err(_) => Err(ApiError::malformed("The request body could not be read.")),
         }

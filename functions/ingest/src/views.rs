@@ -14,6 +14,9 @@ use shared::domain::model::{
 };
 use shared::domain::settings::SettingsPatch;
 
+use crate::error::ApiError;
+use crate::service::batch::BatchOutcome;
+
 #[derive(Serialize, ToSchema)]
 pub struct TenantView {
     pub id: String,
@@ -98,6 +101,54 @@ pub struct AcceptedEvent {
     pub event_type: String,
     pub created_at: String,
     pub deliveries: Vec<DeliveryRef>,
+}
+
+/// The answer of `POST .../events/batch`: one result per event, in the order sent.
+#[derive(Serialize, ToSchema)]
+pub struct BatchResults {
+    pub results: Vec<BatchResult>,
+}
+
+/// One event's result: `status` is what the single-event route would have answered (202
+/// accepted, 200 a repeat of an `id` with the first answer, 4xx refused, 503 not queued: retry
+/// it with the same `id`); `event` when accepted, `error` otherwise.
+#[derive(Serialize, ToSchema)]
+pub struct BatchResult {
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<AcceptedEvent>)]
+    pub event: Option<Box<RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::routes::openapi::ErrorDetail>)]
+    pub error: Option<serde_json::Value>,
+}
+
+impl BatchResult {
+    pub fn new(outcome: BatchOutcome) -> Self {
+        let event = |status: u16, raw: Result<Box<RawValue>, serde_json::Error>| match raw {
+            Ok(raw) => Self {
+                status,
+                event: Some(raw),
+                error: None,
+            },
+            Err(_) => Self::failed(&ApiError::Internal("The answer could not be encoded.")),
+        };
+        match outcome {
+            BatchOutcome::Accepted(accepted) => {
+                event(202, serde_json::value::to_raw_value(&accepted))
+            }
+            BatchOutcome::Repeat(first) => event(200, RawValue::from_string(first)),
+            BatchOutcome::Failed(e) => Self::failed(&e),
+        }
+    }
+
+    fn failed(e: &ApiError) -> Self {
+        Self {
+            status: e.status().as_u16(),
+            event: None,
+            error: Some(e.body()["error"].clone()),
+        }
+    }
 }
 
 impl AcceptedEvent {

@@ -1,5 +1,5 @@
 //! The outbound HTTP side: one hardened client per cold start (no redirects, no proxies, a fixed
-//! user agent, keep-alive, per-attempt timeouts) whose DNS resolver drops every address the
+//! user agent, keep-alive, per-attempt timeouts, the compiled-in TLS roots of [`super::tls`]) whose DNS resolver drops every address the
 //! [`AddressPolicy`] refuses, so the check is on the addresses actually connected to (DNS
 //! rebinding included). Literal-IP URLs skip DNS, so they are checked before the request.
 
@@ -76,6 +76,49 @@ impl Resolve for FilteringResolver {
     }
 }
 
+/// How the sender keeps connections to receivers between attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// Idle connections kept per receiver host: at least the attempts made at once, so a busy
+    /// receiver's connections all go back to the pool after a batch instead of being closed
+    /// and opened again (a TCP and TLS handshake each) by the next one.
+    pub max_idle_per_host: usize,
+    /// How long an idle connection is kept.
+    pub idle_timeout: Duration,
+}
+
+impl PoolOptions {
+    /// Below the 5 s keep-alive timeout of Node.js servers, the shortest common one: a
+    /// connection the receiver is closing as a POST goes out fails that attempt, and a POST
+    /// already written is never re-sent. Under load, connections are reused within a batch and
+    /// between back-to-back batches, well inside it.
+    pub const IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+
+    /// A pool for `concurrency` attempts at once.
+    pub fn for_concurrency(concurrency: usize) -> Self {
+        Self {
+            max_idle_per_host: concurrency.max(1),
+            idle_timeout: Self::IDLE_TIMEOUT,
+        }
+    }
+}
+
+impl Default for PoolOptions {
+    /// For the delivery function's default concurrency (16).
+    fn default() -> Self {
+        Self::for_concurrency(16)
+    }
+}
+
+/// Why the receivers' client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SenderError {
+    #[error("TLS configuration: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error("HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
 #[derive(Clone)]
 pub struct HttpSender {
     client: reqwest::Client,
@@ -83,21 +126,37 @@ pub struct HttpSender {
 }
 
 impl HttpSender {
-    pub fn new(policy: AddressPolicy) -> Result<Self, reqwest::Error> {
+    pub fn new(policy: AddressPolicy) -> Result<Self, SenderError> {
         Self::with_lookup(policy, system_lookup())
     }
 
     /// A sender whose names resolve through `lookup` (tests).
-    pub fn with_lookup(policy: AddressPolicy, lookup: Lookup) -> Result<Self, reqwest::Error> {
+    pub fn with_lookup(policy: AddressPolicy, lookup: Lookup) -> Result<Self, SenderError> {
+        Self::build(policy, lookup, PoolOptions::default())
+    }
+
+    /// A sender through the system resolver whose pool is sized by `pool`.
+    pub fn with_pool(policy: AddressPolicy, pool: PoolOptions) -> Result<Self, SenderError> {
+        Self::build(policy, system_lookup(), pool)
+    }
+
+    /// The one client: no redirects, no proxies, the fixed user agent, the filtering resolver.
+    pub fn build(
+        policy: AddressPolicy,
+        lookup: Lookup,
+        pool: PoolOptions,
+    ) -> Result<Self, SenderError> {
         let policy = Arc::new(policy);
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .connect_timeout(Duration::from_secs(5))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(8)
+            .pool_idle_timeout(pool.idle_timeout)
+            .pool_max_idle_per_host(pool.max_idle_per_host)
             .tcp_nodelay(true)
+            // The compiled-in roots, parsed once per process (no certificate file is read).
+            .tls_backend_preconfigured(super::tls::client_config()?)
             .dns_resolver(Arc::new(FilteringResolver {
                 policy: Arc::clone(&policy),
                 lookup,
@@ -248,6 +307,56 @@ fn classify_error(e: &reqwest::Error, duration_ms: u64) -> AttemptResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A keep-alive HTTP/1.1 receiver on 127.0.0.1 that answers 200 after `delay` and counts the
+    /// connections it accepted.
+    async fn counting_receiver(delay: Duration) -> (Url, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/hook", listener.local_addr().unwrap())).unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    // Each request here is small: one read holds its head and empty body.
+                    while matches!(conn.read(&mut buf).await, Ok(n) if n > 0) {
+                        tokio::time::sleep(delay).await;
+                        let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+                        if conn.write_all(ok).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        (url, accepted)
+    }
+
+    #[tokio::test]
+    async fn the_pool_keeps_a_connection_for_every_attempt_made_at_once() {
+        use std::sync::atomic::Ordering;
+        let (url, accepted) = counting_receiver(Duration::from_millis(200)).await;
+        let policy =
+            AddressPolicy::with_allowlist(AddressPolicy::parse_allowlist("127.0.0.1/32").unwrap());
+        let sender =
+            HttpSender::build(policy, system_lookup(), PoolOptions::for_concurrency(16)).unwrap();
+        let request = || OutboundRequest {
+            url: url.clone(),
+            headers: Vec::new(),
+            body: bytes::Bytes::from_static(b"{}"),
+            timeout: Duration::from_secs(5),
+        };
+        for _ in 0..2 {
+            let results = futures::future::join_all((0..16).map(|_| sender.send(request()))).await;
+            assert!(results.iter().all(|r| r.outcome == Outcome::Delivered));
+        }
+        // With 8 idle connections kept per host, the second round would open 8 more.
+        assert_eq!(accepted.load(Ordering::SeqCst), 16);
+    }
 
     #[test]
     fn excerpt_is_bounded_in_bytes_and_utf8_safe() {

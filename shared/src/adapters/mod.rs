@@ -12,3 +12,4 @@ pub mod kms;
 pub mod memory;
 pub mod sealer;
 pub mod sqs;
+pub mod tls;

@@ -1,4 +1,5 @@
-//! `POST /v1/tenants/{tenant_id}/events` (fan-out) and `GET .../events/{event_id}`.
+//! `POST /v1/tenants/{tenant_id}/events` (fan-out), `POST .../events/batch` (up to 100 events,
+//! one result each) and `GET .../events/{event_id}`.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,15 +12,17 @@ use super::openapi::Errors;
 use crate::auth::TenantAccess;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, ResourceId};
+use crate::service::batch::{self, CreateEvents};
 use crate::service::delivery_log;
 use crate::service::idempotency::Answer;
 use crate::service::intake::{self, CreateEvent, ValidEvent};
 use crate::state::AppState;
-use crate::views::{AcceptedEvent, EventView};
+use crate::views::{AcceptedEvent, BatchResult, BatchResults, EventView};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_event))
+        .routes(routes!(create_events))
         .routes(routes!(get_event))
 }
 
@@ -38,6 +41,29 @@ async fn create_event(
         Answer::First(accepted) => Ok((StatusCode::ACCEPTED, Json(accepted)).into_response()),
         Answer::Repeat(first) => Ok(super::raw_json(StatusCode::OK, first)),
     }
+}
+
+#[utoipa::path(post, path = "/v1/tenants/{tenant_id}/events/batch", request_body = CreateEvents,
+    params(("tenant_id" = String, Path)),
+    responses((status = 207, body = BatchResults, description = "One result per event, in the order sent: each event validated, accepted and made idempotent as by `POST .../events`. The body may be up to 2 MiB."),
+              Errors))]
+async fn create_events(
+    State(state): State<AppState>,
+    TenantAccess { tenant_id }: TenantAccess,
+    JsonBody(body): JsonBody<CreateEvents>,
+) -> Result<Response, ApiError> {
+    let events = body.checked()?;
+    let (store, queue) = (&*state.store, &*state.queue);
+    let outcomes = batch::submit_all(store, queue, &state.config, &tenant_id, events).await?;
+    let results: Vec<BatchResult> = outcomes.into_iter().map(BatchResult::new).collect();
+    let count = |status: u16| results.iter().filter(|r| r.status == status).count();
+    tracing::info!(
+        events = results.len(),
+        accepted = count(202),
+        repeats = count(200),
+        "event batch"
+    );
+    Ok((StatusCode::MULTI_STATUS, Json(BatchResults { results })).into_response())
 }
 
 #[utoipa::path(get, path = "/v1/tenants/{tenant_id}/events/{event_id}",

@@ -64,6 +64,11 @@ impl ValidEvent {
         }
     }
 
+    /// The caller's idempotency key (`id`), if it sent one.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
+    }
+
     pub fn parse(req: CreateEvent, max_payload_bytes: usize) -> Result<Self, ApiError> {
         let event_type =
             EventType::parse(&req.event_type).map_err(|m| ApiError::invalid("event_type", m))?;

@@ -3,6 +3,8 @@
 //! route modules only extract, call one function here and render a view.
 
 pub mod api_keys;
+pub mod batch;
+pub mod coalesce;
 pub mod delivery_log;
 pub mod endpoints;
 pub mod idempotency;
