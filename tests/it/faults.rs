@@ -250,6 +250,8 @@ async fn fault_injection_nothing_is_lost() {
             // Deployed: 5 minutes; here the back-off after an injected fault is kept short so
             // the run ends in minutes (as retry schedules are shortened).
             max_transient_backoff: Duration::from_secs(4),
+            // The queue's visibility here (8 s) is shorter than an attempt may take.
+            queue_visibility: Some(Duration::from_secs(8)),
             ..WorkerOptions::default()
         },
     ));
@@ -477,6 +479,19 @@ async fn fault_injection_nothing_is_lost() {
         &report,
     );
 
+    let depth = stack.queue_depth(&stack.resources.queue_url).await;
+    let lost_states: Vec<String> = lost
+        .iter()
+        .take(5)
+        .map(|id| match deliveries.get(id) {
+            Some(d) => format!(
+                "{id}: {} after {} attempt(s), record {}, next {:?}, last error {:?}",
+                d.status, d.attempt_count, d.seq, d.next_attempt_at, d.last_error
+            ),
+            None => format!("{id}: nothing recorded"),
+        })
+        .collect();
+    println!("queue at the end (visible, in flight): {depth:?}; lost: {lost_states:#?}");
     assert!(accepted.len() >= events());
     assert!(
         lost.is_empty(),

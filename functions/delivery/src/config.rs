@@ -16,6 +16,8 @@ pub struct DeliveryConfig {
     pub allow_cidrs: String,
     /// How long endpoints and tenants are cached between invocations.
     pub cache_ttl: Duration,
+    /// The delivery queue's visibility timeout (`QUEUE_VISIBILITY_SECONDS`).
+    pub queue_visibility: Option<Duration>,
     /// Records of one batch processed at once.
     pub concurrency: usize,
     /// Endpoints failing for this long are disabled.
@@ -59,6 +61,10 @@ impl DeliveryConfig {
             secrets_key_id: required("SECRETS_KEY_ID")?,
             allow_cidrs: std::env::var("ALLOW_PRIVATE_CIDRS").unwrap_or_default(),
             cache_ttl: Duration::from_secs(optional_number("ENDPOINT_CACHE_SECONDS", 30)?),
+            queue_visibility: match optional_number("QUEUE_VISIBILITY_SECONDS", 0u64)? {
+                0 => None,
+                secs => Some(Duration::from_secs(secs)),
+            },
             concurrency: optional_number("DELIVERY_CONCURRENCY", 16)?.max(1),
             auto_disable_after: Duration::from_secs(optional_number(
                 "AUTO_DISABLE_AFTER_SECONDS",
@@ -84,6 +90,7 @@ impl DeliveryConfig {
     pub fn worker_options(&self) -> crate::WorkerOptions {
         crate::WorkerOptions {
             cache_ttl: self.cache_ttl,
+            queue_visibility: self.queue_visibility,
             concurrency: self.concurrency,
             auto_disable_after: self.auto_disable_after,
             operator: self

@@ -82,6 +82,29 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
         Ok(state.unwrap_or_else(|| unrecorded(message, now)))
     }
 
+    /// Hides the message for as long as an attempt of `timeout` and its record may take, when
+    /// that is longer than the queue's visibility timeout (deployed: 360 s, longer than any
+    /// attempt, so never). Otherwise the message could come back mid-attempt and a second
+    /// receive would make the same attempt.
+    pub(crate) async fn cover_attempt(
+        &self,
+        record: &SqsMessage,
+        timeout: std::time::Duration,
+    ) -> Result<(), Action> {
+        let Some(visibility) = self.options.queue_visibility else {
+            return Ok(());
+        };
+        let needed = timeout + schedule::RECORD_SLACK;
+        let (Some(receipt), true) = (record.receipt_handle.as_deref(), needed > visibility) else {
+            return Ok(());
+        };
+        let secs = u32::try_from(needed.as_secs() + 1).unwrap_or(u32::MAX);
+        self.queue
+            .change_visibility(receipt, secs)
+            .await
+            .map_err(|e| Action::Transient(format!("could not cover the attempt: {e}")))
+    }
+
     /// Records the attempt and the delivery's state after it; when another copy recorded this
     /// attempt first, the action follows the state it recorded.
     pub(crate) async fn record(

@@ -16,6 +16,9 @@ use crate::action::Action;
 pub const DEADLINE_MARGIN_MS: i64 = 2_000;
 /// An attempt shorter than this is not started; the message comes back at once instead.
 pub const MIN_ATTEMPT_MS: i64 = 1_000;
+/// Time an attempt's record may take after the attempt (a message hidden to cover an attempt
+/// is hidden this much longer than the attempt's timeout).
+pub const RECORD_SLACK: Duration = Duration::from_secs(5);
 /// A message due within this much is attempted now rather than hidden again.
 pub const DUE_TOLERANCE_MS: i64 = 500;
 

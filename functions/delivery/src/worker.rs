@@ -74,6 +74,10 @@ pub struct WorkerOptions {
     pub max_transient_backoff: Duration,
     /// The API's own hosts: an attempt there is `blocked` without a POST (a delivery loop).
     pub own_hosts: OwnHosts,
+    /// The queue's visibility timeout, when known: an attempt that could outlast it first
+    /// hides its message for as long as the attempt may take, so no second receive starts
+    /// the same attempt while this one runs.
+    pub queue_visibility: Option<Duration>,
 }
 
 impl Default for WorkerOptions {
@@ -85,6 +89,7 @@ impl Default for WorkerOptions {
             operator: None,
             max_transient_backoff: Duration::from_secs(300),
             own_hosts: OwnHosts::default(),
+            queue_visibility: None,
         }
     }
 }
@@ -166,6 +171,7 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
         // Resolve the target, sign, build the request.
         let dispatch = self.prepare(&delivery, &message, now, deadline).await?;
         span.record("attempt", dispatch.number);
+        self.cover_attempt(record, dispatch.timeout).await?;
         // The POST; the sender classifies what the receiver did.
         let completed = send(&self.sender, dispatch).await;
         let state = AttemptState {
