@@ -2,8 +2,9 @@
 //! uncounted GetItem to moto), after it the item as it became, and bills the change by
 //! [`crate::units`]; reads are billed on the full size of what was read. Table keys and index
 //! projections come from DescribeTable, so nothing here knows the project's key layout.
-//! Writes are serialised through the proxy (before-read, write, after-read as one step), so
-//! the before and after states are exact.
+//! Writes to the same item are serialised through the proxy (before-read, write, after-read as
+//! one step, under a lock per item), so the before and after states are exact; writes to other
+//! items go on meanwhile.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,7 +18,7 @@ use crate::units::{Consistency, Item, TableInfo, item_size, read_units, write_un
 
 /// What a write looked like before it was forwarded.
 pub struct Before {
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    _turns: Vec<tokio::sync::OwnedMutexGuard<()>>,
     /// Per written item: table, key, the item before, and the item the request puts (Put).
     items: Vec<Target>,
 }
@@ -42,7 +43,8 @@ pub struct Dynamo {
     http: reqwest::Client,
     moto: String,
     tables: Mutex<HashMap<String, Arc<TableInfo>>>,
-    writes: Arc<tokio::sync::Mutex<()>>,
+    /// One lock per written item (table and key), taken in a fixed order.
+    items: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 pub const WRITES: [&str; 5] = [
@@ -59,7 +61,7 @@ impl Dynamo {
             http,
             moto: moto.trim_end_matches('/').to_owned(),
             tables: Mutex::default(),
-            writes: Arc::default(),
+            items: Mutex::default(),
         }
     }
 
@@ -113,20 +115,44 @@ impl Dynamo {
         Ok(out.get("Item").and_then(Value::as_object).cloned())
     }
 
-    /// Reads what a write will change; holds the write turn until [`Self::bill_write`].
+    /// Reads what a write will change; holds its items' locks until [`Self::bill_write`].
     pub async fn before_write(&self, op: &str, req: &Value) -> anyhow::Result<Before> {
-        let turn = Some(Arc::clone(&self.writes).lock_owned().await);
-        let mut items = Vec::new();
-        for (table, key, kind) in self.targets(op, req).await? {
-            let before = self.full(&table, &key).await?;
-            items.push(Target {
+        let targets = self.targets(op, req).await?;
+        let mut names: Vec<String> = targets
+            .iter()
+            .map(|(table, key, _)| format!("{table} {}", Value::Object(key.clone())))
+            .collect();
+        names.sort();
+        names.dedup();
+        let locks: Vec<_> = match self.items.lock() {
+            Ok(mut all) => names
+                .iter()
+                .map(|n| Arc::clone(all.entry(n.clone()).or_default()))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut turns = Vec::new();
+        for lock in locks {
+            turns.push(lock.lock_owned().await);
+        }
+        let befores = futures::future::try_join_all(
+            targets.iter().map(|(table, key, _)| self.full(table, key)),
+        )
+        .await?;
+        let items = targets
+            .into_iter()
+            .zip(befores)
+            .map(|((table, key, kind), before)| Target {
                 table,
                 key,
                 kind,
                 before,
-            });
-        }
-        Ok(Before { _turn: turn, items })
+            })
+            .collect();
+        Ok(Before {
+            _turns: turns,
+            items,
+        })
     }
 
     /// The items a write request names: (table, key, what it does).
