@@ -172,6 +172,7 @@ async fn measure(cli: &Cli, root: &std::path::Path) -> anyhow::Result<Results> {
         commit: commit(root),
         mode: if smoke { "smoke" } else { "full" }.to_owned(),
         memory_mb: cli.memory_mb,
+        template_memory_mb: template_memory(root),
         machine: format!(
             "{} cores, load average {load_at_start} at the start and {} at the end",
             std::thread::available_parallelism().map_or(0, usize::from),
@@ -260,6 +261,15 @@ async fn run_all(cli: &Cli, paths: &Paths, stack: &Stack) -> anyhow::Result<Meas
     )
     .await?;
     Ok((scenarios, cold, bare))
+}
+
+/// The functions' `MemorySize` in the template (the first one, in `Globals`).
+fn template_memory(root: &std::path::Path) -> Option<u32> {
+    let template = std::fs::read_to_string(root.join("infra/template.yaml")).ok()?;
+    template
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("MemorySize:"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// The 1-minute load average.

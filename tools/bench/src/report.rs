@@ -19,6 +19,8 @@ pub struct Results {
     pub commit: String,
     pub mode: String,
     pub memory_mb: u32,
+    /// `MemorySize` in infra/template.yaml, when it can be read.
+    pub template_memory_mb: Option<u32>,
     /// Cores and `/proc/loadavg` at the start and the end (the machine may be shared).
     pub machine: String,
     pub scenarios: Vec<Scenario>,
@@ -53,9 +55,18 @@ impl Results {
     }
 
     pub fn cost(&self, name: &str, front: FrontDoor) -> (PerDelivery, PerMillion) {
+        self.cost_at(name, front, self.memory_mb)
+    }
+
+    pub fn cost_at(
+        &self,
+        name: &str,
+        front: FrontDoor,
+        memory_mb: u32,
+    ) -> (PerDelivery, PerMillion) {
         let p = self
             .scenario(name)
-            .map(|s| cost::per_delivery(s, self.memory_mb))
+            .map(|s| cost::per_delivery(s, memory_mb))
             .unwrap_or_default();
         let m = cost::per_million(&p, front);
         (p, m)
@@ -274,6 +285,18 @@ fn cost_table(r: &Results) -> String {
         ("**total**", f10.total, f1.total),
     ] {
         let _ = writeln!(md, "| {name} | ${a:.3} | ${b:.3} |");
+    }
+    if let Some(template) = r.template_memory_mb.filter(|m| *m != r.memory_mb) {
+        let a = r.cost_at("fanout10", FrontDoor::HttpApi, template).1.total;
+        let b = r
+            .cost_at("fanout1", FrontDoor::FunctionUrl, template)
+            .1
+            .total;
+        let _ = writeln!(
+            md,
+            "\nAt the template's `MemorySize` ({template} MB) instead of {} MB: ${a:.3} (fan-out 10, HTTP API) and ${b:.3} (fan-out 1, function URL).",
+            r.memory_mb
+        );
     }
     md
 }
