@@ -21,5 +21,6 @@ pub mod report;
 pub mod reread;
 pub mod runtime;
 pub mod scenario;
+pub mod selfcheck;
 pub mod stack;
 pub mod units;

@@ -193,6 +193,14 @@ type Measured = (
 
 async fn run_all(cli: &Cli, paths: &Paths, stack: &Stack) -> anyhow::Result<Measured> {
     let smoke = cli.smoke;
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let checked = bench::selfcheck::run(
+        &bench::ddb::Dynamo::new(http.clone(), &stack.moto.url),
+        &bench::ddb::Dynamo::new(http, &stack.proxy.functions_url),
+        &stack.proxy.shared.meter,
+    )
+    .await?;
+    eprintln!("bench: proxy self-check: {checked} known operations billed as worked out by hand");
     let esm = Esm::new(
         &stack.proxy.esm_url,
         &stack.moto.url,
