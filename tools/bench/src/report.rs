@@ -328,7 +328,9 @@ fn notes(r: &Results) -> String {
         md,
         "\nHow: events with a 300-byte payload are posted through ingest (HTTP API v2 events), then \
          the queue is drained in batches of 10; tenant and endpoint setup is not counted; retries \
-         use a 1 s schedule. Handler times are wall times on this machine against moto through the \
+         use a 1 s schedule. Log bytes are what the functions write to stdout and stderr at INFO \
+         (the platform's START/END/REPORT lines are off: the template's SystemLogLevel is WARN). \
+         Handler times are wall times on this machine against moto through the \
          proxy (which reads each written item before and after the write): an upper bound of the \
          I/O part; the CPU part is stretched to the CPU share Lambda gives at {} MB. Measured but \
          left out of the totals: KMS requests, {k10:.2} per delivery at fan-out 10 and {k1:.2} at \
