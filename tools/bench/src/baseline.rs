@@ -69,6 +69,13 @@ pub struct BarePosts {
 }
 
 impl BarePosts {
+    pub fn add(&mut self, part: &Self) {
+        self.posts += part.posts;
+        self.cpu_ticks += part.cpu_ticks;
+        self.clock_ticks = part.clock_ticks;
+        self.wall_ms += part.wall_ms;
+    }
+
     pub fn cpu_ms_per_post(&self) -> f64 {
         self.cpu_ticks as f64 * 1000.0 / self.clock_ticks.max(1) as f64 / self.posts.max(1) as f64
     }

@@ -42,7 +42,7 @@ struct Cli {
     /// Measured cold starts of each binary (default 7; smoke 2).
     #[arg(long)]
     cold_starts: Option<usize>,
-    /// POSTs of the bare reqwest baseline (default 5000; smoke 200).
+    /// POSTs of the bare reqwest baseline, in three parts (default 6000; smoke 300).
     #[arg(long)]
     bare_posts: Option<u64>,
     /// Also replace the README's section between the bench markers.
@@ -185,6 +185,31 @@ async fn measure(cli: &Cli, root: &std::path::Path) -> anyhow::Result<Results> {
     })
 }
 
+/// The measured scenarios, with the counts of the mode.
+fn plans(cli: &Cli) -> [Plan<'static>; 3] {
+    let smoke = cli.smoke;
+    [
+        Plan {
+            name: "fanout10",
+            fanout: 10,
+            events: pick(cli.events_fanout10, 60, 3, smoke),
+            receiving: Receiving::FirstTry,
+        },
+        Plan {
+            name: "fanout1",
+            fanout: 1,
+            events: pick(cli.events_fanout1, 300, 10, smoke),
+            receiving: Receiving::FirstTry,
+        },
+        Plan {
+            name: "retry",
+            fanout: 1,
+            events: pick(cli.events_retry, 100, 3, smoke),
+            receiving: Receiving::RetryOnce,
+        },
+    ]
+}
+
 type Measured = (
     Vec<scenario::Scenario>,
     baseline::ColdStarts,
@@ -208,26 +233,11 @@ async fn run_all(cli: &Cli, paths: &Paths, stack: &Stack) -> anyhow::Result<Meas
         10,
     )
     .await?;
-    let plans = [
-        Plan {
-            name: "fanout10",
-            fanout: 10,
-            events: pick(cli.events_fanout10, 60, 3, smoke),
-            receiving: Receiving::FirstTry,
-        },
-        Plan {
-            name: "fanout1",
-            fanout: 1,
-            events: pick(cli.events_fanout1, 300, 10, smoke),
-            receiving: Receiving::FirstTry,
-        },
-        Plan {
-            name: "retry",
-            fanout: 1,
-            events: pick(cli.events_retry, 100, 3, smoke),
-            receiving: Receiving::RetryOnce,
-        },
-    ];
+    let plans = plans(cli);
+    // The bare POST loop runs in three parts, one after each scenario, so that its CPU time is
+    // sampled across the run as the delivery function's is (the machine may be shared).
+    let posts = pick(cli.bare_posts, 6000, 300, smoke) / 3;
+    let mut bare = baseline::BarePosts::default();
     let mut scenarios = Vec::new();
     for plan in &plans {
         eprintln!(
@@ -237,16 +247,16 @@ async fn run_all(cli: &Cli, paths: &Paths, stack: &Stack) -> anyhow::Result<Meas
         let s = scenario::run(stack, &esm, plan).await?;
         eprintln!("bench:   {:.1} s, {}", s.wall_s, scenario::summary(&s));
         scenarios.push(s);
+        eprintln!("bench: bare reqwest baseline ({posts} POSTs)");
+        let part = baseline::bare_posts(
+            &paths.binary("bare-post"),
+            &format!("{}/ok/bare", stack.receiver.url),
+            posts,
+            scenario::PAYLOAD_BYTES,
+        )
+        .await?;
+        bare.add(&part);
     }
-    let posts = pick(cli.bare_posts, 5000, 200, smoke);
-    eprintln!("bench: bare reqwest baseline ({posts} POSTs)");
-    let bare = baseline::bare_posts(
-        &paths.binary("bare-post"),
-        &format!("{}/ok/bare", stack.receiver.url),
-        posts,
-        scenario::PAYLOAD_BYTES,
-    )
-    .await?;
     let starts = pick(cli.cold_starts, 7, 2, smoke);
     eprintln!("bench: cold starts ({starts} of each, after one unmeasured)");
     let hello = FunctionSpec {

@@ -223,8 +223,8 @@ pub fn markdown(r: &Results, goals: &[Goal]) -> String {
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "Measured by `scripts/bench` on {} at commit `{}` ({} run, {} builds; DynamoDB and SQS \
-         on moto behind the counting proxy; Lambda priced at {} MB arm64).\n",
+        "Measured by `scripts/bench` on {} at commit `{}` ({} run, {} builds, {}; DynamoDB and \
+         SQS on moto behind the counting proxy; Lambda priced at {} MB arm64).\n",
         r.date,
         r.commit,
         r.mode,
@@ -233,6 +233,7 @@ pub fn markdown(r: &Results, goals: &[Goal]) -> String {
         } else {
             "release"
         },
+        r.machine,
         r.memory_mb
     );
     let _ = writeln!(
