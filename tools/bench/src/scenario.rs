@@ -1,0 +1,177 @@
+//! The measured scenarios: a tenant with `fanout` endpoints on the receiver, `events` events of
+//! a 300-byte payload posted through ingest, the queue drained by the event source mapping
+//! stand-in; what the proxy counted, the functions' invocations, handler time, CPU and log
+//! bytes between the snapshots around it. Setup (tenant, endpoints) is outside the snapshots.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::api::{Api, event_body};
+use crate::esm::Esm;
+use crate::function::Instance;
+use crate::meter::Tally;
+use crate::stack::Stack;
+
+pub const PAYLOAD_BYTES: usize = 300;
+
+/// What one function did during a scenario.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Usage {
+    pub invocations: u64,
+    /// Sum of handler wall times (from the event's hand-out to the answer).
+    pub handler_ms: f64,
+    /// Sum of handler times rounded up to whole milliseconds, as Lambda bills them.
+    pub billed_ms: u64,
+    /// CPU time of the process over the scenario.
+    pub cpu_ms: f64,
+    pub log_bytes: u64,
+}
+
+impl Usage {
+    fn add_invocation(&mut self, handler: Duration) {
+        self.invocations += 1;
+        let ms = handler.as_secs_f64() * 1000.0;
+        self.handler_ms += ms;
+        self.billed_ms += ms.ceil() as u64;
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    pub name: String,
+    pub fanout: u64,
+    pub events: u64,
+    /// Deliveries (each ends delivered).
+    pub deliveries: u64,
+    /// Attempts the receiver answered (500s included).
+    pub posts: u64,
+    pub tally: Tally,
+    pub ingest: Usage,
+    pub delivery: Usage,
+    pub wall_s: f64,
+}
+
+impl Scenario {
+    pub fn per_delivery(&self, x: f64) -> f64 {
+        x / self.deliveries.max(1) as f64
+    }
+}
+
+/// How a scenario's endpoints answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receiving {
+    /// 200 at once.
+    FirstTry,
+    /// 500 to the first attempt of each delivery, 200 to the second (retry after 1 s).
+    RetryOnce,
+}
+
+pub struct Plan<'a> {
+    pub name: &'a str,
+    pub fanout: u64,
+    pub events: u64,
+    pub receiving: Receiving,
+}
+
+struct Marks {
+    tally: Tally,
+    ingest_cpu: u64,
+    delivery_cpu: u64,
+    ingest_log: u64,
+    delivery_log: u64,
+}
+
+fn marks(stack: &Stack) -> Marks {
+    Marks {
+        tally: stack.proxy.shared.meter.snapshot(),
+        ingest_cpu: stack.ingest.cpu_ticks(),
+        delivery_cpu: stack.delivery.cpu_ticks(),
+        ingest_log: stack.ingest.log_bytes(),
+        delivery_log: stack.delivery.log_bytes(),
+    }
+}
+
+fn cpu_ms(instance: &Instance, since: u64) -> f64 {
+    let ticks = instance.cpu_ticks().saturating_sub(since);
+    crate::procstat::ticks_to_duration(ticks).as_secs_f64() * 1000.0
+}
+
+/// Runs one scenario on the stack.
+pub async fn run(stack: &Stack, esm: &Esm, plan: &Plan<'_>) -> anyhow::Result<Scenario> {
+    let api = Api::new(&stack.ingest, &stack.admin_key);
+    let tenant = format!("bench-{}-{}", plan.name, std::process::id());
+    let (kind, settings) = match plan.receiving {
+        Receiving::FirstTry => ("ok", json!({})),
+        Receiving::RetryOnce => ("flaky", json!({"retry_schedule_seconds": [1]})),
+    };
+    let urls: Vec<String> = (0..plan.fanout)
+        .map(|i| format!("{}/{kind}/{tenant}/{i}", stack.receiver.url))
+        .collect();
+    api.tenant_with_endpoints(&tenant, &urls, &settings).await?;
+
+    let (posts0, ok0) = (stack.receiver.posts(), stack.receiver.delivered());
+    let start = Instant::now();
+    let before = marks(stack);
+    let mut ingest = Usage::default();
+    for n in 0..plan.events {
+        let answer = api
+            .expect(
+                202,
+                "POST",
+                &format!("/v1/tenants/{tenant}/events"),
+                Some(&event_body(n, PAYLOAD_BYTES)),
+            )
+            .await?;
+        let planned = answer.body["deliveries"].as_array().map_or(0, Vec::len) as u64;
+        anyhow::ensure!(
+            planned == plan.fanout,
+            "event got {planned} deliveries, want {}",
+            plan.fanout
+        );
+        ingest.add_invocation(answer.outcome.handler);
+    }
+    let deliveries = plan.events * plan.fanout;
+    let receiver = &stack.receiver;
+    let done = || receiver.delivered() - ok0 >= deliveries;
+    let drained = esm
+        .drain(&stack.delivery, done, Duration::from_secs(120 + deliveries))
+        .await?;
+    // Let the last log lines reach the pipes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = marks(stack);
+    ingest.cpu_ms = cpu_ms(&stack.ingest, before.ingest_cpu);
+    ingest.log_bytes = after.ingest_log - before.ingest_log;
+    let delivery = Usage {
+        invocations: drained.invocations,
+        handler_ms: drained.handler_ms,
+        billed_ms: drained.billed_ms,
+        cpu_ms: cpu_ms(&stack.delivery, before.delivery_cpu),
+        log_bytes: after.delivery_log - before.delivery_log,
+    };
+    Ok(Scenario {
+        name: plan.name.to_owned(),
+        fanout: plan.fanout,
+        events: plan.events,
+        deliveries,
+        posts: receiver.posts() - posts0,
+        tally: after.tally.since(&before.tally),
+        ingest,
+        delivery,
+        wall_s: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// A scenario's figures per delivery, for the JSON report.
+pub fn summary(s: &Scenario) -> Value {
+    json!({
+        "wru_per_delivery": s.per_delivery(s.tally.wru()),
+        "rru_per_delivery": s.per_delivery(s.tally.rru()),
+        "moto_reported_units_per_delivery": s.per_delivery(s.tally.moto_units()),
+        "sqs_requests_per_delivery": s.per_delivery(s.tally.sqs_billed() as f64),
+        "kms_calls_per_delivery": s.per_delivery(s.tally.kms_calls() as f64),
+        "log_bytes_per_delivery": s.per_delivery((s.ingest.log_bytes + s.delivery.log_bytes) as f64),
+        "delivery_cpu_ms_per_delivery": s.per_delivery(s.delivery.cpu_ms),
+    })
+}
