@@ -65,7 +65,11 @@ impl DeliveryConfig {
                 0 => None,
                 secs => Some(Duration::from_secs(secs)),
             },
-            concurrency: optional_number("DELIVERY_CONCURRENCY", 16)?.max(1),
+            concurrency: optional_number(
+                "DELIVERY_CONCURRENCY",
+                crate::worker::DEFAULT_CONCURRENCY,
+            )?
+            .max(1),
             auto_disable_after: Duration::from_secs(optional_number(
                 "AUTO_DISABLE_AFTER_SECONDS",
                 5 * 86_400,

@@ -59,6 +59,11 @@ impl<T> WorkerStore for T where
 {
 }
 
+/// Records of one invocation attempted at once, by default: a batch of up to 100 records
+/// (the largest the template allows) runs all at once, so a batch takes about as long as its
+/// slowest attempt (`scripts/bench`: 100 records to a 200 ms receiver ≈ 1 record's time).
+pub const DEFAULT_CONCURRENCY: usize = 100;
+
 /// Tunables of the worker.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -84,7 +89,7 @@ impl Default for WorkerOptions {
     fn default() -> Self {
         Self {
             cache_ttl: Duration::from_secs(30),
-            concurrency: 16,
+            concurrency: DEFAULT_CONCURRENCY,
             auto_disable_after: Duration::from_secs(5 * 86_400),
             operator: None,
             max_transient_backoff: Duration::from_secs(300),

@@ -112,7 +112,14 @@ fn request_span(req: &Request) -> Span {
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
+    // `event_id` is filled in by intake: a request that accepts an event logs one line.
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        request_id,
+        event_id = tracing::field::Empty
+    )
 }
 
 fn log_response(res: &Response, latency: Duration, _: &Span) {

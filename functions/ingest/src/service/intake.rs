@@ -233,7 +233,9 @@ where
     if let Err(e) = queue.send(&messages).await {
         return Err(not_enqueued(store, &fan_out.deliveries, e, now).await);
     }
-    tracing::info!(event_id = %fan_out.event.id, event_type = %fan_out.event.event_type, deliveries = fan_out.deliveries.len(), "event accepted");
+    // The request's one INFO line carries the event id (see `app::request_span`).
+    tracing::Span::current().record("event_id", fan_out.event.id.as_str());
+    tracing::debug!(event_id = %fan_out.event.id, event_type = %fan_out.event.event_type, deliveries = fan_out.deliveries.len(), "event accepted");
     Ok(AcceptedEvent::new(&fan_out))
 }
 
