@@ -4,7 +4,8 @@
 //!
 //! - The envelope is checked first: not JSON is 400, no `events` array or a count outside
 //!   1..=100 is 422, and then nothing is accepted.
-//! - The tenant is read once up front: an unknown tenant is one 404 for the whole request.
+//! - The tenant is read once up front: an unknown tenant is one 404 for the whole request; it
+//!   and its endpoints are read once for all the events ([`super::batch_reads`]).
 //! - Events run side by side ([`CONCURRENCY`] at once) and their messages are enqueued together
 //!   ([`super::coalesce`]), so SendMessageBatch calls are filled across events.
 //! - A repeated `id` inside one batch behaves as if the events had been sent one after the
@@ -104,6 +105,9 @@ where
     S: TenantRead + EndpointRead + EventWrite + EventRead + DeliveryControl + Idempotency + ?Sized,
     Q: Enqueue + ?Sized,
 {
+    // The tenant and its endpoints are read once for the whole request.
+    let shared = super::batch_reads::SharedReads::new(store);
+    let store = &shared;
     super::tenants::load(store, tenant_id).await?;
     let parsed: Vec<Result<ValidEvent, ApiError>> = raw
         .iter()

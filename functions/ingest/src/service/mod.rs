@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod batch;
+pub mod batch_reads;
 pub mod coalesce;
 pub mod delivery_log;
 pub mod endpoints;
