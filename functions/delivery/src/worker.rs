@@ -15,6 +15,7 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use mini_moka::sync::Cache;
 use tracing::info;
 
+use shared::domain::attempt::Outcome;
 use shared::domain::clock::{EpochMillis, now_millis};
 use shared::domain::job::JobMessage;
 use shared::domain::model::{DeliveryMessage, Endpoint, Tenant};
@@ -193,7 +194,12 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
             completed.ended_at(),
             rand::random(),
         );
-        info!(outcome = ?result.outcome, status_code = result.status_code, duration_ms = result.duration_ms, decision = ?next.decision, "attempt made");
+        // One short line per attempt: what happened and, unless delivered, what follows.
+        if result.outcome == Outcome::Delivered {
+            info!(outcome = ?result.outcome, status_code = result.status_code, duration_ms = result.duration_ms, "attempt made");
+        } else {
+            info!(outcome = ?result.outcome, status_code = result.status_code, duration_ms = result.duration_ms, decision = ?next.decision, "attempt made");
+        }
         self.record(&delivery, &completed, &next.update).await?;
         self.after_attempt(&delivery, &completed, &next).await;
         // Reschedule (or acknowledge): the batch handler carries the action out.
