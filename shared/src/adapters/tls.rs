@@ -5,7 +5,6 @@
 
 use std::sync::{Arc, LazyLock};
 
-use base64::Engine;
 use rustls::RootCertStore;
 
 /// The compiled-in roots as rustls trust anchors, parsed on first use, once per process.
@@ -31,20 +30,10 @@ pub fn client_config() -> Result<rustls::ClientConfig, rustls::Error> {
     Ok(config)
 }
 
-/// The compiled-in roots as one PEM bundle: the form the AWS SDK's TLS context takes them in.
-pub fn roots_pem() -> String {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let mut pem = String::with_capacity(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() * 2_048);
-    for cert in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
-        pem.push_str("-----BEGIN CERTIFICATE-----\n");
-        let text = b64.encode(cert.as_ref());
-        for line in text.as_bytes().chunks(64) {
-            pem.push_str(&String::from_utf8_lossy(line));
-            pem.push('\n');
-        }
-        pem.push_str("-----END CERTIFICATE-----\n");
-    }
-    pem
+/// The compiled-in roots as one PEM bundle, the form the AWS SDK's TLS context takes them in
+/// (written by `build.rs`, so no start-up encodes them).
+pub fn roots_pem() -> &'static str {
+    include_str!(concat!(env!("OUT_DIR"), "/roots.pem"))
 }
 
 #[cfg(test)]
