@@ -394,7 +394,11 @@ async fn fault_injection_nothing_is_lost() {
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
     let mut delivered_end: HashMap<String, i64> = HashMap::new();
     for a in &attempts {
-        *outcomes.entry(format!("{:?}", a.outcome)).or_default() += 1;
+        let name = serde_json::to_value(a.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        *outcomes.entry(name).or_default() += 1;
         if a.outcome == Outcome::Delivered {
             delivered_end.insert(
                 a.delivery_id.clone(),
