@@ -100,7 +100,9 @@ pub fn per_delivery(s: &Scenario, memory_mb: u32) -> PerDelivery {
         lambda_requests: s.per_delivery((s.ingest.invocations + s.delivery.invocations) as f64),
         lambda_gb_seconds: s.per_delivery(seconds * gb),
         log_bytes: s.per_delivery((s.ingest.log_bytes + s.delivery.log_bytes) as f64),
-        api_requests: s.per_delivery(s.events as f64),
+        // One front-door request per HTTP request: per event on the single route, per 100 events
+        // on the batch route.
+        api_requests: s.per_delivery(s.requests as f64),
     }
 }
 
@@ -153,6 +155,42 @@ mod tests {
             (api.total - url.total - 0.1).abs() < 1e-9,
             "the URL saves the API fee"
         );
+    }
+
+    #[test]
+    fn the_batch_route_pays_the_front_door_once_per_request() {
+        let usage = |invocations, billed_ms, log_bytes| Usage {
+            invocations,
+            billed_ms,
+            log_bytes,
+            ..Usage::default()
+        };
+        let s = Scenario {
+            name: "fanout1_batch".into(),
+            fanout: 1,
+            events: 1000,
+            front: FrontDoor::FunctionUrl,
+            batch: Some(100),
+            requests: 10,
+            deliveries: 1000,
+            posts: 1000,
+            tally: crate::meter::Tally::default(),
+            ingest: usage(10, 2000, 4000),
+            delivery: usage(100, 3000, 176_000),
+            wall_s: 1.0,
+        };
+        let p = per_delivery(&s, 1769);
+        assert!((p.api_requests - 0.01).abs() < 1e-12);
+        assert!((p.lambda_requests - 0.11).abs() < 1e-12);
+        assert!((p.log_bytes - 180.0).abs() < 1e-9);
+        let gb_s = 5.0 / 1000.0 * 1769.0 / 1024.0;
+        assert!((p.lambda_gb_seconds - gb_s).abs() < 1e-12);
+        let api = per_million(&p, FrontDoor::HttpApi);
+        assert!(
+            (api.api_gateway - 0.01).abs() < 1e-9,
+            "$1 per million requests"
+        );
+        assert_eq!(per_million(&p, FrontDoor::FunctionUrl).api_gateway, 0.0);
     }
 
     #[test]

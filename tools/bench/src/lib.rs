@@ -3,7 +3,7 @@
 //! ([`runtime`], [`function`]); their AWS calls go through a counting proxy ([`proxy`]) to moto,
 //! billed by DynamoDB's and SQS's rules ([`units`], [`ddb`], [`meter`]); an event source
 //! mapping stand-in ([`esm`]) feeds the delivery function; [`cost`] turns the measurements into
-//! dollars; [`report`] prints the goals table, writes the JSON and the README section.
+//! dollars; [`report`] prints the goals table and writes the JSON, [`snippet`] the README section.
 //! Nothing here reads the project's store code: table keys and index projections come from
 //! DescribeTable, item sizes from the request and response bodies.
 
@@ -22,5 +22,6 @@ pub mod reread;
 pub mod runtime;
 pub mod scenario;
 pub mod selfcheck;
+pub mod snippet;
 pub mod stack;
 pub mod units;

@@ -33,16 +33,20 @@ struct Cli {
     /// Events of the fan-out 10 scenario (default 60; smoke 3).
     #[arg(long)]
     events_fanout10: Option<u64>,
-    /// Events of the fan-out 1 scenario (default 300; smoke 10).
+    /// Events of the fan-out 1 scenario, one per request (default 300; smoke 10).
     #[arg(long)]
     events_fanout1: Option<u64>,
+    /// Events of the fan-out 1 batch-route scenario, 100 per request (default 1000; smoke 110).
+    #[arg(long)]
+    events_fanout1_batch: Option<u64>,
     /// Events of the retry scenario (default 100; smoke 3).
     #[arg(long)]
     events_retry: Option<u64>,
     /// Measured cold starts of each binary (default 7; smoke 2).
     #[arg(long)]
     cold_starts: Option<usize>,
-    /// POSTs of the bare reqwest baseline, in three parts (default 6000; smoke 300).
+    /// POSTs of the bare reqwest baseline, one part after each scenario (default 6000; smoke
+    /// 300).
     #[arg(long)]
     bare_posts: Option<u64>,
     /// Also replace the README's section between the bench markers.
@@ -126,6 +130,8 @@ fn costs(r: &Results) -> serde_json::Value {
         ("fanout10", FunctionUrl),
         ("fanout1", HttpApi),
         ("fanout1", FunctionUrl),
+        ("fanout1_batch", HttpApi),
+        ("fanout1_batch", FunctionUrl),
     ] {
         let (inputs, dollars) = r.cost(name, front);
         out.insert(
@@ -185,28 +191,54 @@ async fn measure(cli: &Cli, root: &std::path::Path) -> anyhow::Result<Results> {
     })
 }
 
-/// The measured scenarios, with the counts of the mode.
-fn plans(cli: &Cli) -> [Plan<'static>; 3] {
+/// The measured scenarios, with the counts of the mode. Fan-out 10 is fed as HTTP API events
+/// (its goal is priced behind the HTTP API), the fan-out 1 ones as function URL events.
+fn plans(cli: &Cli) -> [Plan<'static>; 4] {
+    use bench::cost::FrontDoor::{FunctionUrl, HttpApi};
     let smoke = cli.smoke;
+    let plan = |name, fanout, events, receiving, front, batch| Plan {
+        name,
+        fanout,
+        events,
+        receiving,
+        front,
+        batch,
+    };
+    let batch = Some(scenario::BATCH_EVENTS);
+    let (first, retry) = (Receiving::FirstTry, Receiving::RetryOnce);
     [
-        Plan {
-            name: "fanout10",
-            fanout: 10,
-            events: pick(cli.events_fanout10, 60, 3, smoke),
-            receiving: Receiving::FirstTry,
-        },
-        Plan {
-            name: "fanout1",
-            fanout: 1,
-            events: pick(cli.events_fanout1, 300, 10, smoke),
-            receiving: Receiving::FirstTry,
-        },
-        Plan {
-            name: "retry",
-            fanout: 1,
-            events: pick(cli.events_retry, 100, 3, smoke),
-            receiving: Receiving::RetryOnce,
-        },
+        plan(
+            "fanout10",
+            10,
+            pick(cli.events_fanout10, 60, 3, smoke),
+            first,
+            HttpApi,
+            None,
+        ),
+        plan(
+            "fanout1",
+            1,
+            pick(cli.events_fanout1, 300, 10, smoke),
+            first,
+            FunctionUrl,
+            None,
+        ),
+        plan(
+            "fanout1_batch",
+            1,
+            pick(cli.events_fanout1_batch, 1000, 110, smoke),
+            first,
+            FunctionUrl,
+            batch,
+        ),
+        plan(
+            "retry",
+            1,
+            pick(cli.events_retry, 100, 3, smoke),
+            retry,
+            FunctionUrl,
+            None,
+        ),
     ]
 }
 
@@ -234,15 +266,19 @@ async fn run_all(cli: &Cli, paths: &Paths, stack: &Stack) -> anyhow::Result<Meas
     )
     .await?;
     let plans = plans(cli);
-    // The bare POST loop runs in three parts, one after each scenario, so that its CPU time is
-    // sampled across the run as the delivery function's is (the machine may be shared).
-    let posts = pick(cli.bare_posts, 6000, 300, smoke) / 3;
+    // The bare POST loop runs in parts, one after each scenario, so that its CPU time is sampled
+    // across the run as the delivery function's is (the machine may be shared).
+    let posts = pick(cli.bare_posts, 6000, 300, smoke) / plans.len() as u64;
     let mut bare = baseline::BarePosts::default();
     let mut scenarios = Vec::new();
     for plan in &plans {
         eprintln!(
-            "bench: scenario {} ({} events × fan-out {})",
-            plan.name, plan.events, plan.fanout
+            "bench: scenario {} ({} events × fan-out {}, {} per request, {:?} events)",
+            plan.name,
+            plan.events,
+            plan.fanout,
+            plan.batch.unwrap_or(1),
+            plan.front
         );
         let s = scenario::run(stack, &esm, plan).await?;
         eprintln!("bench:   {:.1} s, {}", s.wall_s, scenario::summary(&s));

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::baseline::{BarePosts, BatchTimes, ColdStarts, median};
 use crate::cost::{self, FrontDoor, PerDelivery, PerMillion};
 use crate::scenario::Scenario;
+pub use crate::snippet::markdown;
 
 pub const BEGIN: &str = "<!-- bench:begin -->";
 pub const END: &str = "<!-- bench:end -->";
@@ -94,33 +95,62 @@ impl Results {
     }
 
     pub fn goals(&self) -> Vec<Goal> {
-        let per =
-            |name: &str, f: &dyn Fn(&Scenario) -> f64| self.scenario(name).map_or(f64::NAN, f);
-        let wru = |s: &Scenario| s.per_delivery(s.tally.wru());
-        let rru = |s: &Scenario| s.per_delivery(s.tally.rru());
-        let logs =
-            |s: &Scenario| s.per_delivery((s.ingest.log_bytes + s.delivery.log_bytes) as f64);
-        let cold = |x: &[f64]| median(x) / median(&self.cold_starts.hello_ms);
-        let dollars = |name: &str, front| self.cost(name, front).1.total;
-        let b = &self.batch;
-        let rows: [(&str, f64, &'static str, Option<f64>); 14] = [
-            (FIRST_TRY_WRU_10, per("fanout10", &wru), "WRU", Some(1.1)),
-            (FIRST_TRY_RRU_10, per("fanout10", &rru), "RRU", Some(0.5)),
-            (FIRST_TRY_WRU_1, per("fanout1", &wru), "WRU", Some(2.2)),
-            (FIRST_TRY_RRU_1, per("fanout1", &rru), "RRU", None),
-            (RETRY_WRU, self.wru_per_retry(), "WRU", Some(1.5)),
+        let mut rows = self.unit_rows();
+        rows.extend(self.dollar_rows());
+        rows.extend(self.other_rows());
+        rows.into_iter()
+            .map(|(name, measured, unit, target)| goal(name, measured, unit, target))
+            .collect()
+    }
+
+    /// `f` of the named scenario (NaN when it did not run).
+    fn per(&self, name: &str, f: fn(&Scenario) -> f64) -> f64 {
+        self.scenario(name).map_or(f64::NAN, f)
+    }
+
+    fn unit_rows(&self) -> Vec<Row> {
+        vec![
             (
-                DOLLARS_10,
-                dollars("fanout10", FrontDoor::HttpApi),
-                "$",
-                Some(1.0),
+                FIRST_TRY_WRU_10,
+                self.per("fanout10", wru),
+                "WRU",
+                Some(1.1),
             ),
             (
-                DOLLARS_1,
-                dollars("fanout1", FrontDoor::FunctionUrl),
+                FIRST_TRY_RRU_10,
+                self.per("fanout10", rru),
+                "RRU",
+                Some(0.5),
+            ),
+            (FIRST_TRY_WRU_1, self.per("fanout1", wru), "WRU", Some(2.2)),
+            (FIRST_TRY_RRU_1, self.per("fanout1", rru), "RRU", None),
+            (BATCH_WRU_1, self.per("fanout1_batch", wru), "WRU", None),
+            (BATCH_RRU_1, self.per("fanout1_batch", rru), "RRU", None),
+            (RETRY_WRU, self.wru_per_retry(), "WRU", Some(1.5)),
+        ]
+    }
+
+    /// Fan-out 1's goal is met through the batch route: the single-event figure is information.
+    fn dollar_rows(&self) -> Vec<Row> {
+        let dollars = |name: &str, front| self.cost(name, front).1.total;
+        let (api, url) = (FrontDoor::HttpApi, FrontDoor::FunctionUrl);
+        vec![
+            (DOLLARS_10, dollars("fanout10", api), "$", Some(1.0)),
+            (DOLLARS_10_URL, dollars("fanout10", url), "$", None),
+            (
+                DOLLARS_1_BATCH,
+                dollars("fanout1_batch", url),
                 "$",
                 Some(1.5),
             ),
+            (DOLLARS_1, dollars("fanout1", url), "$", None),
+        ]
+    }
+
+    fn other_rows(&self) -> Vec<Row> {
+        let cold = |x: &[f64]| median(x) / median(&self.cold_starts.hello_ms);
+        let b = &self.batch;
+        vec![
             (CPU, self.cpu_ratio().1, "x", Some(12.0)),
             (
                 COLD_INGEST,
@@ -134,33 +164,59 @@ impl Results {
                 "x",
                 Some(2.0),
             ),
-            (LOGS_10, per("fanout10", &logs), "B", Some(200.0)),
-            (LOGS_1, per("fanout1", &logs), "B", Some(200.0)),
+            (LOGS_10, self.per("fanout10", log_bytes), "B", Some(200.0)),
+            (LOGS_1, self.per("fanout1", log_bytes), "B", Some(200.0)),
+            (
+                BATCH_LOGS_1,
+                self.per("fanout1_batch", log_bytes),
+                "B",
+                None,
+            ),
             (BATCH_10, b.ten_ms / b.one_ms, "x", Some(1.2)),
             (BATCH_100, b.hundred_ms / b.one_ms, "x", Some(1.5)),
-        ];
-        rows.into_iter()
-            .map(|(name, measured, unit, target)| goal(name, measured, unit, target))
-            .collect()
+        ]
     }
+}
+
+/// A goal row: name, measured, unit, target.
+type Row = (&'static str, f64, &'static str, Option<f64>);
+
+fn wru(s: &Scenario) -> f64 {
+    s.per_delivery(s.tally.wru())
+}
+
+fn rru(s: &Scenario) -> f64 {
+    s.per_delivery(s.tally.rru())
+}
+
+fn log_bytes(s: &Scenario) -> f64 {
+    s.per_delivery((s.ingest.log_bytes + s.delivery.log_bytes) as f64)
 }
 
 const FIRST_TRY_WRU_10: &str = "DynamoDB WRU per first-try delivery, fan-out 10";
 const FIRST_TRY_RRU_10: &str = "DynamoDB RRU per first-try delivery, fan-out 10";
 const FIRST_TRY_WRU_1: &str = "DynamoDB WRU per first-try delivery, fan-out 1";
 const FIRST_TRY_RRU_1: &str = "DynamoDB RRU per first-try delivery, fan-out 1";
+const BATCH_WRU_1: &str = "DynamoDB WRU per first-try delivery, fan-out 1, batch route";
+const BATCH_RRU_1: &str = "DynamoDB RRU per first-try delivery, fan-out 1, batch route";
 const RETRY_WRU: &str = "DynamoDB WRU per retry (500 once, then 200)";
 const DOLLARS_10: &str = "$ per million first-try deliveries, fan-out 10, HTTP API";
-const DOLLARS_1: &str = "$ per million first-try deliveries, fan-out 1, function URL";
+const DOLLARS_10_URL: &str = "$ per million first-try deliveries, fan-out 10, function URL";
+const DOLLARS_1_BATCH: &str =
+    "$ per million first-try deliveries, fan-out 1, batch route (100 per request), function URL";
+const DOLLARS_1: &str =
+    "$ per million first-try deliveries, fan-out 1, single-event POSTs, function URL";
 const CPU: &str = "delivery CPU per message vs a bare reqwest POST";
 const COLD_INGEST: &str = "cold start to first poll, ingest vs hello-world";
 const COLD_DELIVERY: &str = "cold start to first poll, delivery vs hello-world";
 const LOGS_10: &str = "log bytes per first-try delivery (both functions), fan-out 10";
 const LOGS_1: &str = "log bytes per first-try delivery (both functions), fan-out 1";
+const BATCH_LOGS_1: &str =
+    "log bytes per first-try delivery (both functions), fan-out 1, batch route";
 const BATCH_10: &str = "batch of 10 records vs 1, receiver answering in 200 ms";
 const BATCH_100: &str = "batch of 100 records vs 1, receiver answering in 200 ms";
 
-fn number(x: f64, unit: &str) -> String {
+pub(crate) fn number(x: f64, unit: &str) -> String {
     if !x.is_finite() {
         return "n/a".into();
     }
@@ -172,7 +228,7 @@ fn number(x: f64, unit: &str) -> String {
     }
 }
 
-fn verdict(g: &Goal) -> &'static str {
+pub(crate) fn verdict(g: &Goal) -> &'static str {
     match g.pass {
         Some(true) => "pass",
         Some(false) => "FAIL",
@@ -218,135 +274,6 @@ pub fn table(goals: &[Goal]) -> String {
     out
 }
 
-/// The README section between the markers.
-pub fn markdown(r: &Results, goals: &[Goal]) -> String {
-    let mut md = String::new();
-    let _ = writeln!(
-        md,
-        "Measured by `scripts/bench` on {} at commit `{}` ({} run, {} builds, {}; DynamoDB and \
-         SQS on moto behind the counting proxy; Lambda priced at {} MB arm64).\n",
-        r.date,
-        r.commit,
-        r.mode,
-        if r.mode == "smoke" {
-            "debug"
-        } else {
-            "release"
-        },
-        r.machine,
-        r.memory_mb
-    );
-    let _ = writeln!(
-        md,
-        "| goal | measured | target | result |\n|---|---|---|---|"
-    );
-    for g in goals {
-        let target = g
-            .target
-            .map_or("—".to_owned(), |t| format!("≤ {}", number(t, g.unit)));
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} |",
-            g.goal,
-            number(g.measured, g.unit),
-            target,
-            verdict(g)
-        );
-    }
-    md.push_str(&cost_table(r));
-    md.push_str(&notes(r));
-    let _ = writeln!(md, "\nThe model leaves out:\n");
-    for item in cost::LEFT_OUT {
-        let _ = writeln!(md, "- {item}");
-    }
-    md
-}
-
-fn cost_table(r: &Results) -> String {
-    let mut md = String::new();
-    let (_, f10) = r.cost("fanout10", FrontDoor::HttpApi);
-    let (_, f1) = r.cost("fanout1", FrontDoor::FunctionUrl);
-    let _ = writeln!(
-        md,
-        "\nDollars per million first-try deliveries, us-east-1 on-demand list prices \
-         (`tools/bench/src/cost.rs`, {}):\n",
-        cost::PRICES_AS_OF
-    );
-    let _ = writeln!(
-        md,
-        "| | fan-out 10, HTTP API | fan-out 1, function URL |\n|---|---|---|"
-    );
-    for (name, a, b) in [
-        ("DynamoDB", f10.dynamodb, f1.dynamodb),
-        ("SQS", f10.sqs, f1.sqs),
-        ("Lambda requests", f10.lambda_requests, f1.lambda_requests),
-        ("Lambda duration", f10.lambda_duration, f1.lambda_duration),
-        ("API Gateway", f10.api_gateway, f1.api_gateway),
-        ("CloudWatch Logs", f10.logs, f1.logs),
-        ("**total**", f10.total, f1.total),
-    ] {
-        let _ = writeln!(md, "| {name} | ${a:.3} | ${b:.3} |");
-    }
-    if let Some(template) = r.template_memory_mb.filter(|m| *m != r.memory_mb) {
-        let a = r.cost_at("fanout10", FrontDoor::HttpApi, template).1.total;
-        let b = r
-            .cost_at("fanout1", FrontDoor::FunctionUrl, template)
-            .1
-            .total;
-        let _ = writeln!(
-            md,
-            "\nAt the template's `MemorySize` ({template} MB) instead of {} MB: ${a:.3} (fan-out 10, HTTP API) and ${b:.3} (fan-out 1, function URL).",
-            r.memory_mb
-        );
-    }
-    md
-}
-
-/// What the numbers rest on, and what was measured but left out of the totals.
-fn notes(r: &Results) -> String {
-    let mut md = String::new();
-    let kms = |name: &str| {
-        r.scenario(name)
-            .map_or(f64::NAN, |s| s.per_delivery(s.tally.kms_calls() as f64))
-    };
-    let (k10, k1) = (kms("fanout10"), kms("fanout1"));
-    let (agree, calls, moto10, ours10) = r.scenario("fanout10").map_or((0, 0, 0.0, 0.0), |s| {
-        let agree = s
-            .tally
-            .dynamodb
-            .values()
-            .map(|o| o.moto_agrees)
-            .sum::<u64>();
-        let calls = s.tally.dynamodb.values().map(|o| o.calls).sum::<u64>();
-        (
-            agree,
-            calls,
-            s.per_delivery(s.tally.moto_units()),
-            s.per_delivery(s.tally.wru() + s.tally.rru()),
-        )
-    });
-    let _ = writeln!(
-        md,
-        "\nHow: events with a 300-byte payload are posted through ingest (HTTP API v2 events), then \
-         the queue is drained in batches of 10; tenant and endpoint setup is not counted; retries \
-         use a 1 s schedule. Log bytes are what the functions write to stdout and stderr at INFO \
-         (the platform's START/END/REPORT lines are off: the template's SystemLogLevel is WARN). \
-         Handler times are wall times on this machine against moto through the \
-         proxy (which reads each written item before and after the write): an upper bound of the \
-         I/O part; the CPU part is stretched to the CPU share Lambda gives at {} MB. Measured but \
-         left out of the totals: KMS requests, {k10:.2} per delivery at fan-out 10 and {k1:.2} at \
-         fan-out 1 (${:.2} and ${:.2} per million at $0.03 per 10,000). moto's own \
-         `ConsumedCapacity` for the fan-out 10 calls adds up to {moto10:.2} units per delivery \
-         against our {ours10:.2} (WRU + RRU): it reports a flat 1 per write call and 0.5 or 1 per \
-         read call, without item sizes, index writes or the transaction factor, and matches ours \
-         on {agree} of {calls} calls.",
-        r.memory_mb,
-        k10 * cost::KMS_PER_REQUEST * 1e6,
-        k1 * cost::KMS_PER_REQUEST * 1e6,
-    );
-    md
-}
-
 /// Replaces what lies between the markers of `readme` with `snippet`.
 pub fn replace_between_markers(readme: &str, snippet: &str) -> anyhow::Result<String> {
     let start = readme
@@ -390,5 +317,58 @@ mod tests {
         ];
         let t = table(&goals);
         assert!(t.contains("FAIL") && t.contains("info") && t.contains("≤ 1.10 WRU"));
+    }
+
+    #[test]
+    fn fan_out_1_is_held_to_its_dollar_goal_on_the_batch_route() {
+        let scenario = |name: &str, events, requests| Scenario {
+            name: name.into(),
+            fanout: 1,
+            events,
+            front: FrontDoor::FunctionUrl,
+            batch: (requests < events).then_some(100),
+            requests,
+            deliveries: events,
+            posts: events,
+            tally: crate::meter::Tally::default(),
+            ingest: crate::scenario::Usage {
+                invocations: requests,
+                ..Default::default()
+            },
+            delivery: crate::scenario::Usage::default(),
+            wall_s: 1.0,
+        };
+        let r = Results {
+            date: String::new(),
+            commit: String::new(),
+            mode: "smoke".into(),
+            memory_mb: 128,
+            template_memory_mb: None,
+            machine: String::new(),
+            scenarios: vec![
+                scenario("fanout1", 10, 10),
+                scenario("fanout1_batch", 200, 2),
+            ],
+            cold_starts: ColdStarts::default(),
+            bare_posts: BarePosts::default(),
+            batch: BatchTimes::default(),
+        };
+        let goals = r.goals();
+        let row = |name: &str| {
+            goals
+                .iter()
+                .find(|g| g.goal == name)
+                .map(|g| (g.target, g.measured))
+        };
+        assert_eq!(row(DOLLARS_1_BATCH).map(|r| r.0), Some(Some(1.5)));
+        assert_eq!(row(DOLLARS_1).map(|r| r.0), Some(None));
+        assert_eq!(row(DOLLARS_10_URL).map(|r| r.0), Some(None));
+        // Lambda requests only: 0.01 ingest invocations per delivery at $0.20 per million.
+        let batch = row(DOLLARS_1_BATCH).map_or(f64::NAN, |r| r.1);
+        assert!((batch - 0.002).abs() < 1e-9, "{batch}");
+        let single = row(DOLLARS_1).map_or(f64::NAN, |r| r.1);
+        assert!((single - 0.2).abs() < 1e-9, "{single}");
+        let http = r.cost("fanout1_batch", FrontDoor::HttpApi).1.api_gateway;
+        assert!((http - 0.01).abs() < 1e-9, "{http}");
     }
 }

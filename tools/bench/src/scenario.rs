@@ -1,5 +1,6 @@
 //! The measured scenarios: a tenant with `fanout` endpoints on the receiver, `events` events of
-//! a 300-byte payload posted through ingest, the queue drained by the event source mapping
+//! a 300-byte payload posted through ingest (one per request, or up to 100 per request on the
+//! batch route), fed as its front door's events, the queue drained by the event source mapping
 //! stand-in; what the proxy counted, the functions' invocations, handler time, CPU and log
 //! bytes between the snapshots around it. Setup (tenant, endpoints) is outside the snapshots.
 
@@ -8,13 +9,16 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::api::{Api, event_body};
+use crate::api::{Answer, Api, event_body};
+use crate::cost::FrontDoor;
 use crate::esm::Esm;
 use crate::function::Instance;
 use crate::meter::Tally;
 use crate::stack::Stack;
 
 pub const PAYLOAD_BYTES: usize = 300;
+/// Events per request of the batch scenario (the batch route's most).
+pub const BATCH_EVENTS: u64 = 100;
 
 /// What one function did during a scenario.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -43,6 +47,12 @@ pub struct Scenario {
     pub name: String,
     pub fanout: u64,
     pub events: u64,
+    /// The front door whose events fed ingest.
+    pub front: FrontDoor,
+    /// Events per request on the batch route (none: the single-event route).
+    pub batch: Option<u64>,
+    /// HTTP requests to ingest (one invocation each).
+    pub requests: u64,
     /// Deliveries (each ends delivered).
     pub deliveries: u64,
     /// Attempts the receiver answered (500s included).
@@ -73,6 +83,20 @@ pub struct Plan<'a> {
     pub fanout: u64,
     pub events: u64,
     pub receiving: Receiving,
+    /// The shape of the events ingest gets.
+    pub front: FrontDoor,
+    /// Events per request on the batch route; none: one request per event on the single route.
+    pub batch: Option<u64>,
+}
+
+/// The number of events in each request: `per_request` (at least 1) at a time, the rest last.
+pub fn request_sizes(events: u64, per_request: u64) -> Vec<u64> {
+    let per = per_request.max(1);
+    let mut sizes = vec![per; (events / per) as usize];
+    if !events.is_multiple_of(per) {
+        sizes.push(events % per);
+    }
+    sizes
 }
 
 struct Marks {
@@ -100,7 +124,7 @@ fn cpu_ms(instance: &Instance, since: u64) -> f64 {
 
 /// Runs one scenario on the stack.
 pub async fn run(stack: &Stack, esm: &Esm, plan: &Plan<'_>) -> anyhow::Result<Scenario> {
-    let api = Api::new(&stack.ingest, &stack.admin_key);
+    let api = Api::new(&stack.ingest, &stack.admin_key).behind(plan.front);
     let tenant = format!("bench-{}-{}", plan.name, std::process::id());
     let (kind, settings) = match plan.receiving {
         Receiving::FirstTry => ("ok", json!({})),
@@ -114,24 +138,7 @@ pub async fn run(stack: &Stack, esm: &Esm, plan: &Plan<'_>) -> anyhow::Result<Sc
     let (posts0, ok0) = (stack.receiver.posts(), stack.receiver.delivered());
     let start = Instant::now();
     let before = marks(stack);
-    let mut ingest = Usage::default();
-    for n in 0..plan.events {
-        let answer = api
-            .expect(
-                202,
-                "POST",
-                &format!("/v1/tenants/{tenant}/events"),
-                Some(&event_body(n, PAYLOAD_BYTES)),
-            )
-            .await?;
-        let planned = answer.body["deliveries"].as_array().map_or(0, Vec::len) as u64;
-        anyhow::ensure!(
-            planned == plan.fanout,
-            "event got {planned} deliveries, want {}",
-            plan.fanout
-        );
-        ingest.add_invocation(answer.outcome.handler);
-    }
+    let (mut ingest, requests) = post_events(&api, &tenant, plan).await?;
     let deliveries = plan.events * plan.fanout;
     let receiver = &stack.receiver;
     let done = || receiver.delivered() - ok0 >= deliveries;
@@ -154,6 +161,9 @@ pub async fn run(stack: &Stack, esm: &Esm, plan: &Plan<'_>) -> anyhow::Result<Sc
         name: plan.name.to_owned(),
         fanout: plan.fanout,
         events: plan.events,
+        front: plan.front,
+        batch: plan.batch,
+        requests,
         deliveries,
         posts: receiver.posts() - posts0,
         tally: after.tally.since(&before.tally),
@@ -161,6 +171,68 @@ pub async fn run(stack: &Stack, esm: &Esm, plan: &Plan<'_>) -> anyhow::Result<Sc
         delivery,
         wall_s: start.elapsed().as_secs_f64(),
     })
+}
+
+/// Posts the plan's events, each of which must be accepted with `fanout` deliveries: the ingest
+/// function's usage (one invocation per request) and the number of requests.
+async fn post_events(api: &Api<'_>, tenant: &str, plan: &Plan<'_>) -> anyhow::Result<(Usage, u64)> {
+    let mut ingest = Usage::default();
+    let sizes = match plan.batch {
+        Some(per) => request_sizes(plan.events, per),
+        None => vec![1; plan.events as usize],
+    };
+    let mut n = 0;
+    for &size in &sizes {
+        let mut bodies: Vec<Value> = (n..n + size)
+            .map(|i| event_body(i, PAYLOAD_BYTES))
+            .collect();
+        n += size;
+        let events = match plan.batch {
+            Some(_) => {
+                let path = format!("/v1/tenants/{tenant}/events/batch");
+                let body = json!({ "events": bodies });
+                let answer = api.expect(207, "POST", &path, Some(&body)).await?;
+                ingest.add_invocation(answer.outcome.handler);
+                accepted_in_batch(&answer, size)?
+            }
+            None => {
+                let path = format!("/v1/tenants/{tenant}/events");
+                let body = bodies.pop().unwrap_or_default();
+                let answer = api.expect(202, "POST", &path, Some(&body)).await?;
+                ingest.add_invocation(answer.outcome.handler);
+                vec![answer.body]
+            }
+        };
+        for event in events {
+            let planned = event["deliveries"].as_array().map_or(0, Vec::len) as u64;
+            anyhow::ensure!(
+                planned == plan.fanout,
+                "event got {planned} deliveries, want {}",
+                plan.fanout
+            );
+        }
+    }
+    Ok((ingest, sizes.len() as u64))
+}
+
+/// The accepted events of a 207 answer to `sent` events; an error if any was not accepted.
+fn accepted_in_batch(answer: &Answer, sent: u64) -> anyhow::Result<Vec<Value>> {
+    let results = answer.body["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    anyhow::ensure!(
+        results.len() as u64 == sent,
+        "batch of {sent} answered {} results",
+        results.len()
+    );
+    results
+        .into_iter()
+        .map(|r| match r["status"].as_u64() {
+            Some(202) => Ok(r["event"].clone()),
+            _ => Err(anyhow::anyhow!("batch event not accepted: {r}")),
+        })
+        .collect()
 }
 
 /// A scenario's figures per delivery, for the JSON report.
@@ -173,5 +245,21 @@ pub fn summary(s: &Scenario) -> Value {
         "kms_calls_per_delivery": s.per_delivery(s.tally.kms_calls() as f64),
         "log_bytes_per_delivery": s.per_delivery((s.ingest.log_bytes + s.delivery.log_bytes) as f64),
         "delivery_cpu_ms_per_delivery": s.per_delivery(s.delivery.cpu_ms),
+        "ingest_requests_per_delivery": s.per_delivery(s.requests as f64),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_cut_into_full_requests_then_the_rest() {
+        assert_eq!(request_sizes(1000, 100), vec![100; 10]);
+        assert_eq!(request_sizes(110, 100), vec![100, 10]);
+        assert_eq!(request_sizes(7, 100), vec![7]);
+        assert_eq!(request_sizes(0, 100), Vec::<u64>::new());
+        assert_eq!(request_sizes(3, 0), vec![1, 1, 1]);
+        assert_eq!(request_sizes(250, 100).iter().sum::<u64>(), 250);
+    }
 }
