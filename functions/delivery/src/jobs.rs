@@ -120,7 +120,17 @@ where
         if job.selects(d) {
             match store.restart_delivery(d, now).await {
                 Ok(()) => {}
-                Err(StoreError::Conflict) => continue, // changed meanwhile
+                // Changed meanwhile, or this very write went through before a retry of it
+                // (then it is this job's restart, and it still needs its message).
+                Err(StoreError::Conflict) => {
+                    let latest = store.get_delivery(&d.tenant_id, &d.id).await;
+                    if !latest
+                        .map_err(transient)?
+                        .is_some_and(|l| job.restarted(&l))
+                    {
+                        continue;
+                    }
+                }
                 Err(e) => return Err(transient(e)),
             }
         }
@@ -305,5 +315,32 @@ mod tests {
         assert_eq!(action, Action::Ack);
         let done = store.get_job("t", &job.id).await.unwrap().unwrap();
         assert_eq!((done.status, done.requeued), (JobStatus::Done, 5));
+    }
+
+    /// The restart went through but its answer was lost, and the retried write found it done
+    /// (Conflict): it is this job's restart, so the delivery is still enqueued. A restart by
+    /// someone else (or a delivery that moved on) is left alone.
+    #[tokio::test]
+    async fn a_restart_that_went_through_before_its_retry_is_still_enqueued() {
+        let (store, queue) = (MemoryStore::new(), MemoryQueue::new());
+        let ds = failed_deliveries(&store, 2).await;
+        let failed: Vec<DeliveryRecord> =
+            futures::future::join_all(ds.iter().map(|d| store.get_delivery("t", &d.id)))
+                .await
+                .into_iter()
+                .map(|r| r.unwrap().unwrap())
+                .collect();
+        let job = JobRecord::new("t", "ep_1", JobKind::Recover, ALL, NOW);
+        // The first write of the first delivery's restart, whose answer was lost.
+        store.restart_delivery(&failed[0], NOW + 1).await.unwrap();
+        // The second was restarted long before this job began, by someone else.
+        store.restart_delivery(&failed[1], NOW - 5).await.unwrap();
+        let n = requeue_selected(&store, &queue, &job, &failed, NOW + 1)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        let sent = queue.sent();
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].body.contains(&failed[0].id));
     }
 }

@@ -119,6 +119,12 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
             .await
         {
             Ok(()) => Ok(()),
+            // A manual attempt was asked for once: made, it is done (the schedule goes on
+            // under its own message), or it would be made again on every return.
+            Err(StoreError::Conflict) if completed.attempt.manual => {
+                warn!("a scheduled attempt was recorded first; the manual attempt is not recorded");
+                Err(Action::Ack)
+            }
             Err(StoreError::Conflict) => {
                 warn!("another copy recorded this attempt first; its state decides");
                 Err(self.follow_recorded(before).await)

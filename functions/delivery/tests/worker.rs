@@ -708,3 +708,48 @@ async fn an_attempt_longer_than_the_visibility_first_hides_its_message() {
     run(&w, "dlv_1").await;
     assert!(w.queue().visibility_changes().is_empty(), "360 s covers it");
 }
+
+/// A manual attempt whose record number a scheduled attempt took first (they ran at the same
+/// time) is acknowledged: it was made once, and coming back would make it again.
+#[tokio::test]
+async fn a_manual_attempt_that_loses_the_record_race_is_not_made_again() {
+    let w = worker(200).await;
+    add_delivery(&w, "dlv_1", |d| {
+        d.status = DeliveryStatus::Failed;
+        d.attempt_count = 1;
+    })
+    .await;
+    let before = stored(&w, "dlv_1");
+    let scheduled = AttemptRecord {
+        id: "att_scheduled".into(),
+        delivery_id: before.id.clone(),
+        number: 2,
+        url: "https://example.com/hook".into(),
+        started_at: now_millis(),
+        duration_ms: 5,
+        status_code: Some(503),
+        outcome: Outcome::HttpError,
+        error: None,
+        response_excerpt: None,
+        manual: false,
+    };
+    let retry = DeliveryUpdate {
+        status: DeliveryStatus::Pending,
+        next_attempt_at: Some(now_millis() + 60_000),
+        last_error: Some("HTTP 503".into()),
+    };
+    w.store()
+        .race_next_record(shared::domain::log::after_attempt(
+            &before, &scheduled, &retry,
+        ));
+    let manual = record("m1", &message_for("acme", "dlv_1", true));
+    let response = w.handle_batch(batch(vec![manual]), deadline()).await;
+    assert!(
+        failed_ids(&response).is_empty(),
+        "acknowledged, not hidden to come back"
+    );
+    assert_eq!(sent(&w), 1);
+    let attempts = w.store().get_attempts("acme", &before.id).await.unwrap();
+    assert_eq!(attempts.len(), 1, "the scheduled one is recorded, once");
+    assert_eq!(attempts[0].id, "att_scheduled");
+}

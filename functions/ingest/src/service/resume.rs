@@ -70,7 +70,16 @@ where
             (DeliveryStatus::Failed, _, Some(NOT_ENQUEUED)) => {
                 match store.restart_delivery(d, now).await {
                     Ok(()) => to_send.extend(after_restart(d, now).map(|r| r.state)),
-                    Err(StoreError::Conflict) => {} // put back by a concurrent retry
+                    // Put back by a concurrent retry, or this very write went through before
+                    // a retry of it (then it is ours, and still needs its message).
+                    Err(StoreError::Conflict) => {
+                        let latest = store.list_event_deliveries(&tenant.id, event_id).await?;
+                        to_send.extend(
+                            latest
+                                .into_iter()
+                                .find(|l| l.id == d.id && l.restarted_at == Some(now)),
+                        );
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }

@@ -8,7 +8,7 @@
 //! | tenant key (listing) | `T#{tenant}`                    | `APIKEY#{key_id}`  |
 //! | tenant key (lookup)  | `KEY#{sha256}`                  | `KEY`              |
 //! | event                | `EVT#{minute}#{shard 00–63}`    | `{tenant}#{evt}`   |
-//! | delivery log record  | `DLV#{tenant}#{ep}#{shard 0–7}` | `{dlv}#{seq 0001}` |
+//! | delivery log record  | `DLV#{tenant}#{ep}#{shard 0–7}` | `{dlv}#{seq 000001}` |
 //! | idempotency          | `T#{tenant}#IDEM#{id}`          | `IDEM` (TTL 24 h)  |
 //! | job                  | `T#{tenant}#JOB#{job}`          | `JOB`              |
 //! | reconciler cursor    | `RECONCILER`                    | `CURSOR`           |
@@ -118,7 +118,7 @@ pub fn log_sk_prefix(delivery: &str) -> String {
 pub fn log_record(tenant: &str, endpoint: Option<&str>, delivery: &str, seq: u32) -> Key {
     Key::new(
         log_pk(tenant, endpoint, delivery),
-        format!("{delivery}#{seq:04}"),
+        format!("{delivery}#{seq:06}"),
     )
 }
 
@@ -192,14 +192,14 @@ mod tests {
         let s = spread(&dlv) % DELIVERY_SHARDS;
         assert_eq!(
             pair(log_record("acme", Some("ep_1"), &dlv, 3)),
-            owned(&format!("DLV#acme#ep_1#{s}"), &format!("{dlv}#0003"))
+            owned(&format!("DLV#acme#ep_1#{s}"), &format!("{dlv}#000003"))
         );
         assert_eq!(
             log_record("acme", None, &dlv, 1).pk,
             format!("DLV#acme#-#{s}")
         );
         assert_eq!(
-            parse_log_sk(&format!("{dlv}#0003")),
+            parse_log_sk(&format!("{dlv}#000003")),
             Some((dlv.as_str(), 3))
         );
         assert_eq!(pair(api_key_lookup("ab12")), owned("KEY#ab12", "KEY"));
@@ -222,7 +222,7 @@ mod tests {
     fn records_sort_in_number_order_after_their_delivery_and_shards_spread() {
         let evt = IdKind::Event.generate();
         let dlv = delivery_id(&evt, 0).unwrap();
-        let sks: Vec<String> = [1, 2, 10, 9_999]
+        let sks: Vec<String> = [1, 2, 10, 9_999, 10_000, 999_999]
             .into_iter()
             .map(|n| log_record("t", Some("e"), &dlv, n).sk)
             .collect();

@@ -67,9 +67,11 @@ pub fn record_item(record: &LogRecord) -> Item {
     item
 }
 
-/// Cuts the response excerpt, then the error texts, until the item fits [`RECORD_MAX_BYTES`].
+/// Cuts the response excerpt, then the attempt's error text, until the item fits
+/// [`RECORD_MAX_BYTES`]. The delivery's `last_error` is never cut: jobs and resumed intakes
+/// select deliveries by it (a record with a very long URL then costs a second write unit).
 fn fit(item: &mut Item) {
-    for name in ["ax", "ae", "le"] {
+    for name in ["ax", "ae"] {
         let size = item_size(item);
         if size <= RECORD_MAX_BYTES {
             return;

@@ -10,7 +10,6 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::domain::clock::EpochMillis;
 use crate::domain::ids::delivery_id;
-use crate::domain::model::EventRecord;
 use crate::ports::store::{Reconcile, StoreError, Unrecorded};
 
 use super::item::{from_item, n};
@@ -65,21 +64,24 @@ impl Reconcile for DynamoStore {
     }
 
     async fn unrecorded_in_minute(&self, minute: i64) -> Result<Vec<Unrecorded>, StoreError> {
+        // The minute's events without their payloads (what names the deliveries only).
         let shards = (0..keys::EVENT_SHARDS).map(|shard| {
-            let query = self.query_pk(keys::events_pk(minute, shard));
+            let query = self
+                .query_pk(keys::events_pk(minute, shard))
+                .projection_expression("id, tenant_id, endpoint_ids, webhook_url");
             async move { query_items(query).await }
         });
         let items: Vec<Vec<_>> = futures::stream::iter(shards)
             .buffer_unordered(8)
             .try_collect()
             .await?;
-        let events: Vec<EventRecord> = items
+        let heads: Vec<EventHead> = items
             .into_iter()
             .flatten()
             .map(from_item)
             .collect::<Result<_, _>>()?;
         let mut firsts = Vec::new();
-        for e in &events {
+        for e in &heads {
             for index in 0..e.delivery_count() {
                 if let Some(id) = delivery_id(&e.id, index) {
                     let ep = e.endpoint_ids.get(index).map(String::as_str);
@@ -89,7 +91,17 @@ impl Reconcile for DynamoStore {
         }
         let recorded = self.existing(firsts).await?;
         let mut out = Vec::new();
-        for event in events {
+        for head in heads {
+            let missing = (0..head.delivery_count())
+                .filter_map(|i| delivery_id(&head.id, i))
+                .any(|id| !recorded.contains(&id));
+            if !missing {
+                continue;
+            }
+            // Only an event with something to send is read whole (its payload).
+            let Some(event) = self.event_record(&head.tenant_id, &head.id).await? else {
+                continue;
+            };
             let deliveries: Vec<_> = (0..event.delivery_count())
                 .filter_map(|i| {
                     // An endpoint's URL is read when the delivery is attempted.
@@ -101,20 +113,49 @@ impl Reconcile for DynamoStore {
                 })
                 .filter(|d| !recorded.contains(&d.id))
                 .collect();
-            if !deliveries.is_empty() {
-                out.push(Unrecorded { event, deliveries });
-            }
+            out.push(Unrecorded { event, deliveries });
         }
         Ok(out)
+    }
+}
+
+/// What the reconciler reads of an event: the deliveries it names.
+#[derive(serde::Deserialize)]
+struct EventHead {
+    id: String,
+    tenant_id: String,
+    #[serde(default)]
+    endpoint_ids: Vec<String>,
+    #[serde(default)]
+    webhook_url: Option<String>,
+}
+
+impl EventHead {
+    fn delivery_count(&self) -> usize {
+        self.endpoint_ids.len() + usize::from(self.webhook_url.is_some())
     }
 }
 
 impl DynamoStore {
     /// The delivery ids of the records among `keys` that exist.
     async fn existing(&self, wanted: Vec<keys::Key>) -> Result<HashSet<String>, StoreError> {
+        let chunks: Vec<Vec<keys::Key>> = wanted.chunks(BATCH_GET_MAX).map(<[_]>::to_vec).collect();
+        let reads: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| Box::pin(async move { self.existing_chunk(&chunk).await }))
+            .collect();
+        let found: Vec<HashSet<String>> = futures::stream::iter(reads)
+            .buffer_unordered(8)
+            .try_collect()
+            .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    /// One BatchGetItem of at most 100 keys (its unprocessed keys retried).
+    async fn existing_chunk(&self, chunk: &[keys::Key]) -> Result<HashSet<String>, StoreError> {
         let mut found = HashSet::new();
-        for chunk in wanted.chunks(BATCH_GET_MAX) {
-            let mut pending: Vec<_> = chunk.iter().map(keys::Key::item).collect();
+        let mut pending: Vec<_> = chunk.iter().map(keys::Key::item).collect();
+        {
             let mut tries = 0;
             while !pending.is_empty() {
                 tries += 1;

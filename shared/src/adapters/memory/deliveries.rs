@@ -214,7 +214,11 @@ impl AttemptLog for MemoryStore {
         attempt: &AttemptRecord,
         update: &DeliveryUpdate,
     ) -> Result<(), StoreError> {
+        let racing = self.take_racing();
         self.with("record_attempt", |s| {
+            if let Some(r) = racing {
+                append(s, r)?;
+            }
             append(s, after_attempt(before, attempt, update))
         })
     }

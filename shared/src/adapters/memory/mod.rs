@@ -50,6 +50,8 @@ pub struct MemoryStore {
     list_scan_budget: Option<usize>,
     unavailable: AtomicBool,
     calls: Mutex<HashMap<&'static str, usize>>,
+    /// A record another writer appends just before the next `record_attempt` (a race).
+    racing: Mutex<Option<LogRecord>>,
 }
 
 fn k(a: &str, b: &str) -> Key2 {
@@ -106,6 +108,16 @@ impl MemoryStore {
             state,
             attempt: None,
         });
+    }
+
+    /// Test hook: `record` is appended, as by another writer, just before the next
+    /// `record_attempt` is handled (the race between a worker's read and its write).
+    pub fn race_next_record(&self, record: LogRecord) {
+        *self.racing.lock().unwrap() = Some(record);
+    }
+
+    fn take_racing(&self) -> Option<LogRecord> {
+        self.racing.lock().unwrap().take()
     }
 
     /// Every attempt recorded, in delivery id and number order.
