@@ -186,6 +186,32 @@ fn stored(w: &TestWorker, name: &str) -> DeliveryRecord {
         .unwrap()
 }
 
+/// Attempt `number` of `delivery_id`, made now by another copy, answered 503.
+fn attempt_503(delivery_id: &str, id: &str, number: u32) -> AttemptRecord {
+    AttemptRecord {
+        id: id.into(),
+        delivery_id: delivery_id.into(),
+        number,
+        url: "https://example.com/hook".into(),
+        started_at: now_millis(),
+        duration_ms: 5,
+        status_code: Some(503),
+        outcome: Outcome::HttpError,
+        error: None,
+        response_excerpt: None,
+        manual: false,
+    }
+}
+
+/// Pending, the next attempt `ms` from now.
+fn retry_in(ms: i64) -> DeliveryUpdate {
+    DeliveryUpdate {
+        status: DeliveryStatus::Pending,
+        next_attempt_at: Some(now_millis() + ms),
+        last_error: Some("HTTP 503".into()),
+    }
+}
+
 fn sent(w: &TestWorker) -> usize {
     w.sender().sent.load(Ordering::SeqCst)
 }
@@ -437,24 +463,8 @@ async fn a_copy_whose_attempt_was_recorded_first_by_another_follows_the_log() {
     let w = worker(500).await;
     add_delivery(&w, "dlv_1", |_| {}).await;
     let before = stored(&w, "dlv_1");
-    let other = AttemptRecord {
-        id: "att_other".into(),
-        delivery_id: before.id.clone(),
-        number: 1,
-        url: "https://example.com/hook".into(),
-        started_at: now_millis(),
-        duration_ms: 12,
-        status_code: Some(503),
-        outcome: Outcome::HttpError,
-        error: None,
-        response_excerpt: None,
-        manual: false,
-    };
-    let retry = DeliveryUpdate {
-        status: DeliveryStatus::Pending,
-        next_attempt_at: Some(now_millis() + 30_000),
-        last_error: Some("HTTP 503".into()),
-    };
+    let other = attempt_503(&before.id, "att_other", 1);
+    let retry = retry_in(30_000);
     // The worker reads the log before the other copy records (a read that raced the write):
     // seen from the worker, the other copy's record lands between its read and its write.
     let mut m: DeliveryMessage = serde_json::from_str(&body_for("dlv_1")).unwrap();
@@ -720,24 +730,8 @@ async fn a_manual_attempt_that_loses_the_record_race_is_not_made_again() {
     })
     .await;
     let before = stored(&w, "dlv_1");
-    let scheduled = AttemptRecord {
-        id: "att_scheduled".into(),
-        delivery_id: before.id.clone(),
-        number: 2,
-        url: "https://example.com/hook".into(),
-        started_at: now_millis(),
-        duration_ms: 5,
-        status_code: Some(503),
-        outcome: Outcome::HttpError,
-        error: None,
-        response_excerpt: None,
-        manual: false,
-    };
-    let retry = DeliveryUpdate {
-        status: DeliveryStatus::Pending,
-        next_attempt_at: Some(now_millis() + 60_000),
-        last_error: Some("HTTP 503".into()),
-    };
+    let scheduled = attempt_503(&before.id, "att_scheduled", 2);
+    let retry = retry_in(60_000);
     w.store()
         .race_next_record(shared::domain::log::after_attempt(
             &before, &scheduled, &retry,

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
@@ -137,20 +137,7 @@ impl Esm {
         let mut handles = Vec::new();
         let mut event = SqsEvent::default();
         for m in messages {
-            let mut record = SqsMessage::default();
-            record.message_id = m.message_id.clone();
-            record.receipt_handle = m.receipt_handle.clone();
-            record.body = m.body;
-            record.md5_of_body = m.md5_of_body;
-            record.attributes = m
-                .attributes
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k.as_str().to_owned(), v))
-                .collect();
-            record.event_source = Some("aws:sqs".into());
-            record.event_source_arn = Some(self.queue_arn.clone());
-            record.aws_region = Some("us-east-1".into());
+            let record = devstack::poller::sqs_record(&m, &self.queue_arn, "us-east-1");
             handles.push((
                 m.message_id.unwrap_or_default(),
                 m.receipt_handle.unwrap_or_default(),

@@ -162,20 +162,7 @@ impl<I: Invoke> Poller<I> {
         let mut handles: HashMap<String, String> = HashMap::new();
         let mut event = SqsEvent::default();
         for m in messages {
-            let mut record = SqsMessage::default();
-            record.message_id = m.message_id.clone();
-            record.receipt_handle = m.receipt_handle.clone();
-            record.body = m.body.clone();
-            record.md5_of_body = m.md5_of_body.clone();
-            record.attributes = m
-                .attributes
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k.as_str().to_owned(), v))
-                .collect();
-            record.event_source = Some("aws:sqs".into());
-            record.event_source_arn = Some(self.queue_arn.clone());
-            record.aws_region = Some(self.config.region.clone());
+            let record = sqs_record(&m, &self.queue_arn, &self.config.region);
             if let (Some(id), Some(handle)) = (m.message_id, m.receipt_handle) {
                 handles.insert(id, handle);
             }
@@ -209,4 +196,25 @@ impl<I: Invoke> Poller<I> {
         }
         Ok(deleted)
     }
+}
+
+/// A received SQS message as the record the event source mapping hands Lambda: its ids,
+/// body, system attributes (ApproximateReceiveCount, SentTimestamp…) and source.
+pub fn sqs_record(m: &aws_sdk_sqs::types::Message, queue_arn: &str, region: &str) -> SqsMessage {
+    let mut record = SqsMessage::default();
+    record.message_id = m.message_id.clone();
+    record.receipt_handle = m.receipt_handle.clone();
+    record.body = m.body.clone();
+    record.md5_of_body = m.md5_of_body.clone();
+    record.attributes = m
+        .attributes
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v))
+        .collect();
+    record.event_source = Some("aws:sqs".into());
+    record.event_source_arn = Some(queue_arn.to_owned());
+    record.aws_region = Some(region.to_owned());
+    record
 }
