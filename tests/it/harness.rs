@@ -305,6 +305,8 @@ impl StackBuilder {
             own_hosts: shared::domain::own_hosts::OwnHosts::default(),
             allow_credential_headers: false,
             secrets_key_id: resources.secrets_key_id.clone(),
+            strict_event_types: false,
+            portal: Default::default(),
         };
         ingest(&mut config);
         let redrive = SqsRedrive::new(

@@ -27,6 +27,7 @@ pub type App = NormalizePath<Router>;
 pub fn app(state: AppState) -> App {
     let (router, _) = routes::api_router().split_for_parts();
     let router = router
+        .merge(routes::ui::router())
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(

@@ -35,6 +35,68 @@ pub struct IngestConfig {
     pub allow_credential_headers: bool,
     /// The KMS key that seals tenant and endpoint secrets in the table (id, ARN or alias).
     pub secrets_key_id: String,
+    /// `STRICT_EVENT_TYPES=true`: endpoints may subscribe only to catalogued event types (or
+    /// patterns matching one) and events of unknown types are refused with 422.
+    pub strict_event_types: bool,
+    /// Where the portal and console are served from, and who may frame them.
+    pub portal: PortalConfig,
+}
+
+/// The web pages' settings (`/portal`, `/console`).
+#[derive(Debug, Clone)]
+pub struct PortalConfig {
+    /// `PUBLIC_URL`: the API's base URL as a browser reaches it (scheme, host and any path
+    /// prefix, no trailing `/`). Unset: `https://{Host}` of the request, which is right for the
+    /// function URL and the HTTP API's default stage.
+    pub public_url: Option<String>,
+    /// `PORTAL_FRAME_ANCESTORS`: the CSP `frame-ancestors` sources allowed to embed the pages
+    /// (space-separated origins); default `'none'` (never framed).
+    pub frame_ancestors: String,
+}
+
+impl Default for PortalConfig {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            frame_ancestors: "'none'".into(),
+        }
+    }
+}
+
+impl PortalConfig {
+    fn from_env() -> Result<Self, ConfigError> {
+        let public_url = match std::env::var("PUBLIC_URL") {
+            Ok(v) if !v.trim().is_empty() => {
+                let v = v.trim().trim_end_matches('/').to_owned();
+                let parsed =
+                    url::Url::parse(&v).map_err(|e| ConfigError(format!("PUBLIC_URL: {e}")))?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
+                    return Err(ConfigError(
+                        "PUBLIC_URL must be an http(s) URL without a query".into(),
+                    ));
+                }
+                Some(v)
+            }
+            _ => None,
+        };
+        let frame_ancestors = match std::env::var("PORTAL_FRAME_ANCESTORS") {
+            Ok(v) if !v.trim().is_empty() => {
+                let v = v.split_whitespace().collect::<Vec<_>>().join(" ");
+                // Each source is an origin or a CSP keyword; `;` or `,` would end the directive.
+                if v.contains([';', ',', '"', '\\']) {
+                    return Err(ConfigError(
+                        "PORTAL_FRAME_ANCESTORS must be space-separated CSP sources".into(),
+                    ));
+                }
+                v
+            }
+            _ => "'none'".into(),
+        };
+        Ok(Self {
+            public_url,
+            frame_ancestors,
+        })
+    }
 }
 
 fn flag(name: &str) -> Result<bool, ConfigError> {
@@ -101,6 +163,8 @@ impl IngestConfig {
             own_hosts,
             allow_credential_headers: flag("ALLOW_CREDENTIAL_HEADERS")?,
             secrets_key_id: required("SECRETS_KEY_ID")?,
+            strict_event_types: flag("STRICT_EVENT_TYPES")?,
+            portal: PortalConfig::from_env()?,
         })
     }
 }

@@ -47,6 +47,8 @@ impl Api {
             own_hosts: shared::domain::own_hosts::OwnHosts::parse("api.hookrelay.test").unwrap(),
             allow_credential_headers: false,
             secrets_key_id: "unused-by-the-memory-store".into(),
+            strict_event_types: false,
+            portal: Default::default(),
         };
         let mut config = config;
         change(&mut config);

@@ -12,6 +12,7 @@ pub mod health;
 pub mod jobs;
 pub mod openapi;
 pub mod tenants;
+pub mod ui;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
