@@ -192,7 +192,7 @@
       h('div', { class: 'card-head' },
         h('div', {}, h('h2', { id: hid }, title), o.hint && h('p', { class: 'card-hint' }, o.hint)),
         o.actions && h('div', { class: 'actions' }, o.actions)),
-      h('div', { class: 'card-body' }, body));
+      h('div', { class: `card-body${o.flush ? ' flush' : ''}` }, body));
   }
 
   function table(caption, columns, rows, opts) {
@@ -208,9 +208,10 @@
       if (!list.length && o.empty) {
         tbody.append(h('tr', {}, h('td', { colspan: columns.length, class: 'empty-cell' }, o.empty)));
       }
-      for (const r of list) tbody.append(h('tr', {}, columns.map((c) => h('td', { class: c.class, 'data-label': c.label }, c.cell(r)))));
+      addRows(list);
     };
-    const addRows = (list) => { for (const r of list) tbody.append(h('tr', {}, columns.map((c) => h('td', { class: c.class, 'data-label': c.label }, c.cell(r))))); };
+    const row = (r) => h('tr', { 'data-id': r.id || r.name, 'data-event': r.event_id }, columns.map((c) => h('td', { class: c.class, 'data-label': c.label }, c.cell(r))));
+    const addRows = (list) => { for (const r of list) tbody.append(row(r)); };
     fill(rows || []);
     return { el: t, fill, addRows };
   }
@@ -330,8 +331,8 @@
   function endpointsSection(screen, ctx) {
     const body = h('div', {}, loading('Loading endpoints…'));
     const section = card('Endpoints', body, {
-      hint: 'The URLs we send your webhooks to.',
-      actions: linkButton('Add endpoint', `${ctx.base}endpoints/new`, 'primary'),
+      hint: ctx.admin ? 'Where this tenant\'s webhooks go.' : 'The URLs we send your webhooks to.',
+      actions: linkButton('Add endpoint', `${ctx.base}endpoints/new`, 'primary'), flush: true,
     });
     api('GET', tpath(ctx, 'endpoints')).then((list) => {
       if (!screen.alive()) return;
@@ -364,7 +365,7 @@
   ];
 
   function endpointForm(screen, ctx, id) {
-    const wrap = h('div', {}, loading());
+    const wrap = h('div', { class: 'stack' }, loading());
     const loads = [catalog(), id ? api('GET', tpath(ctx, `endpoints/${enc(id)}`)) : Promise.resolve(null)];
     Promise.all(loads).then(([cat, ep]) => {
       if (!screen.alive()) return;
@@ -444,7 +445,7 @@
   }
 
   function endpointDetail(screen, ctx, id) {
-    const wrap = h('div', {}, loading());
+    const wrap = h('div', { class: 'stack' }, loading());
     const draw = () => Promise.all([api('GET', tpath(ctx, `endpoints/${enc(id)}`)), catalog().catch(() => ({ data: [] }))]).then(([ep, cat]) => {
       if (!screen.alive()) return;
       clear(wrap).append(...endpointView(screen, ctx, ep, cat, draw));
@@ -597,7 +598,7 @@
     const updated = h('span', { class: 'muted small', role: 'status' });
     const more = button('Load more', { onclick: () => load(cursor) });
     const t = table('Deliveries of this endpoint, newest first', [
-      { label: 'Status', cell: (d) => pill(d.status) },
+      { label: 'Status', cell: (d) => [pill(d.status), d.status !== 'delivered' && d.last_error && h('div', { class: 'muted small clip', title: d.last_error }, d.last_error)] },
       { label: 'Event', cell: (d) => [h('a', { class: 'strong-link mono', href: href(`${ctx.base}deliveries/${d.id}`) }, d.event_type || d.event_id), h('div', { class: 'muted small mono' }, d.id)] },
       { label: 'Attempts', class: 'num', cell: (d) => String(d.attempt_count) },
       { label: 'Created', class: 'nowrap', cell: (d) => [time(d.created_at), h('div', { class: 'muted small' }, ago(d.created_at))] },
@@ -624,11 +625,11 @@
     load(null);
     const refresh = button('Refresh', { small: true, onclick: () => load(null) });
     return card('Events', [h('div', { class: 'toolbar' }, field({ label: 'Status', input: filter, class: 'field-inline' }), h('div', { class: 'toolbar-end' }, updated, refresh)), body],
-      { hint: 'Every delivery to this endpoint, newest first. Updates every few seconds.', class: 'deliveries-card' });
+      { hint: 'Every delivery to this endpoint, newest first. Updates every few seconds.', class: 'deliveries-card', flush: true });
   }
 
   function deliveryDetail(screen, ctx, id) {
-    const wrap = h('div', {}, loading());
+    const wrap = h('div', { class: 'stack' }, loading());
     const state = { count: -1 };
     const draw = async () => {
       const d = await api('GET', tpath(ctx, `deliveries/${enc(id)}`));
@@ -732,7 +733,7 @@
     sessionStorage.removeItem(PORTAL_KEY);
     clear(topbar).append(h('div', { class: 'topbar-inner' }, brand('Webhooks')));
     draw(h('div', { class: 'center-card card card-pad', id: 'expired' },
-      h('div', { class: 'badge-icon', 'aria-hidden': 'true' }, '⏱'),
+      h('div', { class: 'badge-icon', 'aria-hidden': 'true' }, h('span', { class: 'clock' })),
       h('h1', {}, why === 'missing' ? 'Open this page from your link' : 'This link has expired or was already used — ask for a new one'),
       h('p', { class: 'muted' }, why === 'missing'
         ? 'This page opens from a personal link that signs you in. Ask the service you use for a new link to manage your webhooks.'
@@ -829,7 +830,7 @@
     else if (parts[0] === 'tenants' && parts[1] && parts[2] === 'edit') content = tenantForm(screen, parts[1]);
     else if (parts[0] === 'tenants' && parts[1]) {
       const t = parts[1];
-      const ctx = { tenant: t, base: `tenants/${enc(t)}/`, crumbs: [['Tenants', 'tenants'], [t, `tenants/${enc(t)}`]] };
+      const ctx = { tenant: t, admin: true, base: `tenants/${enc(t)}/`, crumbs: [['Tenants', 'tenants'], [t, `tenants/${enc(t)}`]] };
       content = tenantRoute(screen, ctx, parts.slice(2)) || tenantOverview(screen, ctx);
     } else if (parts[0] === 'endpoints') content = adminEndpoints(screen, parts[1] === 'disabled' ? 'disabled' : 'failing');
     else if (parts[0] === 'dlq') content = dlqScreen(screen);
@@ -866,7 +867,7 @@
   }
 
   function tenantForm(screen, id) {
-    const wrap = h('div', {}, loading());
+    const wrap = h('div', { class: 'stack' }, loading());
     const load = id ? api('GET', `v1/tenants/${enc(id)}`) : Promise.resolve(null);
     load.then((t) => {
       if (!screen.alive()) return;
@@ -1000,7 +1001,7 @@
   }
 
   function eventTypeForm(screen, name) {
-    const wrap = h('div', {}, loading());
+    const wrap = h('div', { class: 'stack' }, loading());
     const load = name ? api('GET', `v1/event-types/${enc(name)}`) : Promise.resolve(null);
     load.then((et) => {
       if (!screen.alive()) return;
