@@ -682,7 +682,7 @@
       card(`Attempts (${attempts.length})`, attempts.length
         ? h('ol', { class: 'attempts', reversed: true }, attempts.map(attemptItem))
         : h('p', { class: 'muted' }, 'No attempt has been made yet.'), { class: 'attempts-card' }),
-      card('Payload', evt ? h('pre', { class: 'code', tabindex: '0', 'aria-label': 'Event payload' }, pretty(evt.payload)) : h('p', { class: 'muted' }, 'The event could not be loaded.'),
+      card('Payload', evt ? h('pre', { class: 'code', id: 'payload', tabindex: '0', 'aria-label': 'Event payload' }, pretty(evt.payload)) : h('p', { class: 'muted' }, 'The event could not be loaded.'),
         { hint: evt ? `Event ${evt.id}, created ${ago(evt.created_at)}.` : null, actions: evt && button('Copy', { small: true, onclick: () => copyText(pretty(evt.payload)) }) }),
     ];
   }
@@ -760,11 +760,11 @@
     clear(topbar).append(h('div', { class: 'topbar-inner' }, brand('Webhooks'),
       h('div', { class: 'topbar-end' }, h('span', { class: 'muted small' }, 'Account '), name)));
     api('GET', `v1/tenants/${enc(s.tenant_id)}`).then((t) => { if (t && t.name) name.textContent = t.name; }).catch(() => {});
-    window.addEventListener('hashchange', portalRender);
     portalRender();
   }
 
   function portalRender() {
+    if (/^#token=/.test(location.hash)) { portalStart(); return; }
     const s = portalSession();
     if (!s) { expiredScreen('expired'); return; }
     const screen = newScreen();
@@ -1042,6 +1042,7 @@
   }
 
   // ---------------------------------------------------------------- start
+  if (PAGE === 'portal') window.addEventListener('hashchange', portalRender);
   document.getElementById('skip-link').addEventListener('click', (ev) => { ev.preventDefault(); main.focus(); });
   if (PAGE === 'portal') portalStart(); else consoleStart();
 }());
