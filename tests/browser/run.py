@@ -27,7 +27,8 @@ from pathlib import Path
 os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never fetch anything
 
 from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import TimeoutException  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -139,7 +140,8 @@ def browser(width=1280, height=800):
 
 def wait(driver, cond, timeout=20, what="the page"):
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: cond(d))
+        return WebDriverWait(driver, timeout, poll_frequency=0.2,
+                             ignored_exceptions=[StaleElementReferenceException]).until(lambda d: cond(d))
     except TimeoutException:
         raise AssertionError(f"timed out waiting for {what}") from None
 
@@ -162,12 +164,13 @@ def wait_refreshing(driver, cond, what, timeout=45):
 
 
 def h1(driver):
-    return wait(driver, lambda d: (d.find_elements(By.CSS_SELECTOR, "main h1") or [None])[0], what="a heading").text
+    return wait(driver, lambda d: d.execute_script("const e = document.querySelector('main h1'); return e && e.textContent"),
+                what="a heading")
 
 
 def wait_h1(driver, text, timeout=20):
-    return wait(driver, lambda d: any(text in e.text for e in d.find_elements(By.CSS_SELECTOR, "main h1")),
-                timeout, f"the heading {text!r}")
+    return wait(driver, lambda d: text in (d.execute_script(
+        "const e = document.querySelector('main h1'); return e ? e.textContent : ''") or ""), timeout, f"the heading {text!r}")
 
 
 def buttons(driver, label):
@@ -178,13 +181,28 @@ def buttons(driver, label):
 def click_button(driver, label, required=True, timeout=15):
     if not required:
         found = buttons(driver, label)
-        if found:
-            found[0].click()
+        try:
+            if found:
+                driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", found[0])
+                found[0].click()
+        except StaleElementReferenceException:
+            return False
         return bool(found)
-    b = wait(driver, lambda d: next((x for x in buttons(d, label) if x.is_enabled()), None),
-             timeout, f"the button {label!r}")
-    b.click()
-    return True
+    for _ in range(3):  # a screen may redraw between finding the button and clicking it
+        b = wait(driver, lambda d: next((x for x in buttons(d, label) if x.is_enabled()), None),
+                 timeout, f"the button {label!r}")
+        try:
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", b)
+            b.click()
+            return True
+        except StaleElementReferenceException:
+            continue
+    raise AssertionError(f"the button {label!r} kept being redrawn")
+
+
+def click(driver, element):
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    element.click()
 
 
 def confirm(driver, label):
@@ -195,7 +213,7 @@ def confirm(driver, label):
 
 def screenshot(driver, name):
     OUT.mkdir(parents=True, exist_ok=True)
-    driver.execute_script("window.scrollTo(0, 0)")
+    driver.execute_script("window.scrollTo(0, 0); document.querySelectorAll('.toast').forEach(t => t.remove())")
     time.sleep(0.3)  # let the last paint land (no condition to wait for: it is a picture)
     driver.save_screenshot(str(OUT / f"{name}.png"))
 
@@ -337,8 +355,8 @@ class Run:
         return rows[0] if rows else None
 
     def row_status(self, event_id):
-        row = self.delivery_row(event_id)
-        return row.find_element(By.CSS_SELECTOR, ".pill").text if row else None
+        return self.driver.execute_script(
+            "const p = document.querySelector(`tr[data-event='${arguments[0]}'] .pill`); return p && p.textContent", event_id)
 
     def test_event_is_delivered(self):
         d = self.driver
@@ -348,7 +366,6 @@ class Run:
         assert got["verified"] is True, f"the secret shown verifies the delivery: {got['error']}"
         assert json.loads(got["body"]) == {"invoice_id": "inv_1042", "amount": 12900, "currency": "EUR"}, "the catalog's example"
         wait_refreshing(d, lambda _: self.row_status(event_id) == "Delivered", "the test event Delivered in Events")
-        screenshot(d, "portal-endpoint-detail")
 
     def failure_then_retry_from_the_page(self):
         d = self.driver
@@ -357,7 +374,7 @@ class Run:
         wait_refreshing(d, lambda _: self.row_status(event_id) in ("Failed", "Pending") and self.receiver.of_event(event_id),
                         "the failed test event in Events")
         wait_refreshing(d, lambda _: self.row_status(event_id) == "Failed", "the delivery to be Failed (no retries here)")
-        self.delivery_row(event_id).find_element(By.CSS_SELECTOR, "a").click()
+        click(d, self.delivery_row(event_id).find_element(By.CSS_SELECTOR, "a"))
         wait(d, lambda d: "/deliveries/dlv_" in d.current_url, 10, "the delivery page")
         wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "li.attempt"), 15, "the attempts")
         main = d.find_element(By.TAG_NAME, "main").text
@@ -372,6 +389,7 @@ class Run:
         assert "Manual retry" in newest.text and "#2" in newest.text
         wait(d, lambda d: "Delivered" in d.find_element(By.CSS_SELECTOR, ".title-meta .pill").text, 15, "Delivered")
         assert len(self.receiver.of_event(event_id)) == 2
+        screenshot(d, "portal-delivery-detail")
 
     def recover_failed_deliveries(self):
         d = self.driver
@@ -404,9 +422,9 @@ class Run:
         pre = wait(d, lambda d: d.find_elements(By.ID, "payload"), 15, "the payload")[0]
         assert XSS_PAYLOAD.replace('"', '\\"') in pre.text, pre.text
         assert not d.find_elements(By.CSS_SELECTOR, "main img"), "no element made from the payload"
-        wait(d, lambda d: "Delivered" in d.find_element(By.CSS_SELECTOR, ".title-meta .pill").text or d.refresh() or False,
-             30, "the delivery delivered")
-        screenshot(d, "portal-delivery-detail")
+        wait_refreshing(d, lambda d: "Delivered" in d.find_element(By.CSS_SELECTOR, ".title-meta .pill").text,
+                        "the delivery delivered")
+        screenshot(d, "portal-delivery-payload")
         d.get(f"{API}/portal#/")
         wait(d, lambda d: XSS_DESCRIPTION in d.find_element(By.TAG_NAME, "main").text, 10, "the description as text")
         assert xss_fired(d) is None, "window.__xss stays undefined"
@@ -457,25 +475,27 @@ class Run:
         wait_h1(d, "Webhooks")
         d.get(f"{API}/portal#/endpoints/new")
         wait_h1(d, "Add endpoint")
-        active = lambda: d.switch_to.active_element  # noqa: E731
-        wait(d, lambda d: active().get_attribute("type") == "url", 10, "focus in the URL field")
-        active().send_keys(self.receiver.url.replace("/hooks", "/keyboard"))
+        focused = lambda what: d.execute_script(  # noqa: E731
+            "const e = document.activeElement; return e ? " + what + " : null")
+        keys = lambda *k: ActionChains(d).send_keys(*k).perform()  # noqa: E731
+        wait(d, lambda d: focused("e.type") == "url", 10, "focus in the URL field")
+        keys(self.receiver.url.replace("/hooks", "/keyboard"))
         for _ in range(30):  # Tab to the patterns field and type a pattern
-            active().send_keys(Keys.TAB)
-            if "patterns" in (d.execute_script("return document.activeElement.labels?.[0]?.textContent || ''") or ""):
+            keys(Keys.TAB)
+            if "patterns" in (focused("(e.labels && e.labels[0] ? e.labels[0].textContent : '')") or ""):
                 break
         else:
             raise AssertionError("Tab never reached the patterns field")
-        active().send_keys("invoice.*")
+        keys("invoice.*")
         for _ in range(10):
-            active().send_keys(Keys.TAB)
-            if active().text == "Create endpoint":
+            keys(Keys.TAB)
+            if focused("e.textContent") == "Create endpoint":
                 break
         else:
             raise AssertionError("Tab never reached the submit button")
         outline = d.execute_script("return getComputedStyle(document.activeElement).outlineStyle")
         assert outline not in ("none", ""), "focus is visible"
-        active().send_keys(Keys.ENTER)
+        keys(Keys.ENTER)
         wait(d, lambda d: "/endpoints/ep_" in d.current_url, 15, "the endpoint made by keyboard")
         wait(d, lambda d: "invoice.*" in d.find_element(By.TAG_NAME, "main").text, 10, "the pattern")
 
@@ -488,8 +508,9 @@ class Run:
         screens.append(("portal endpoints list", axe(d, "portal endpoints list")))
         d.get(f"{API}/portal#/endpoints/{self.endpoint_id}")
         wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "tr[data-event]"), 15, "the deliveries")
+        screenshot(d, "portal-endpoint-detail")
         screens.append(("endpoint detail", axe(d, "endpoint detail")))
-        d.find_element(By.CSS_SELECTOR, "tr[data-event] a").click()
+        click(d, d.find_element(By.CSS_SELECTOR, "tr[data-event] a"))
         wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "li.attempt"), 15, "a delivery")
         screens.append(("delivery detail", axe(d, "delivery detail")))
         d.get(f"{API}/portal#/endpoints/new")
@@ -612,6 +633,9 @@ def main():
     if not AXE.exists():
         print(f"axe-core is missing ({AXE}); run scripts/bootstrap", file=sys.stderr)
         return 2
+    OUT.mkdir(parents=True, exist_ok=True)
+    for old in OUT.glob("*.png"):
+        old.unlink()
     run = Run()
     passed, failed = 0, 0
     try:

@@ -481,9 +481,9 @@
         subtitle: ep.description || null,
         actions: [linkButton('Edit', `${ctx.base}endpoints/${ep.id}/edit`), toggle, del],
       }),
-      h('div', { class: 'grid-2' }, secretCard(ep, epPath, redraw), subscriptionCard(ep)),
-      h('div', { class: 'grid-2' }, testEventCard(screen, ctx, ep, cat), recoverCard(screen, ctx, ep)),
-      deliveriesCard(screen, ctx, ep),
+      h('div', { class: 'detail-layout' },
+        h('div', { class: 'stack' }, deliveriesCard(screen, ctx, ep)),
+        h('div', { class: 'stack side' }, secretCard(ep, epPath, redraw), testEventCard(screen, ctx, ep, cat), recoverCard(screen, ctx, ep), subscriptionCard(ep))),
     ];
   }
 
