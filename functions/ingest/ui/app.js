@@ -845,9 +845,8 @@
     const more = button('Load more', { onclick: () => load(cursor) });
     const t = table('Tenants', [
       { label: 'Tenant', cell: (x) => [h('a', { class: 'strong-link', href: href(`tenants/${enc(x.id)}`) }, x.name || x.id), h('div', { class: 'muted small mono' }, x.id)] },
-      { label: 'Max endpoints', class: 'num', cell: (x) => String(x.max_endpoints) },
-      { label: 'HTTPS only', cell: (x) => (x.https_only ? 'Yes' : 'No') },
       { label: 'Created', class: 'nowrap', cell: (x) => time(x.created_at) },
+      { label: 'Updated', class: 'nowrap', cell: (x) => [time(x.updated_at), h('div', { class: 'muted small' }, ago(x.updated_at))] },
     ], [], { empty: 'No tenants yet.' });
     let cursor = null;
     const status = h('div', { role: 'status' });
