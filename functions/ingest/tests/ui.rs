@@ -3,39 +3,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
+mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 
-use ingest::config::{IngestConfig, PortalConfig};
-use ingest::{App, AppState};
-use shared::adapters::memory::{MemoryQueue, MemoryStore};
-use shared::domain::address_policy::AddressPolicy;
+use ingest::App;
+use ingest::config::PortalConfig;
+use support::Api;
 
 fn app(portal: PortalConfig) -> App {
-    let config = IngestConfig {
-        table_name: "t".into(),
-        queue_url: "q".into(),
-        dlq_url: "d".into(),
-        admin_key_sha256: hex::encode(Sha256::digest("admin")).into(),
-        address_policy: AddressPolicy::with_allowlist(AddressPolicy::parse_allowlist("").unwrap()),
-        https_only: false,
-        max_payload_bytes: 1024,
-        own_hosts: shared::domain::own_hosts::OwnHosts::parse("").unwrap(),
-        allow_credential_headers: false,
-        secrets_key_id: "unused".into(),
-        strict_event_types: false,
-        portal,
-    };
-    ingest::app(AppState {
-        store: Arc::new(MemoryStore::new()),
-        queue: Arc::new(MemoryQueue::new()),
-        redrive: Arc::new(MemoryQueue::new()),
-        config: Arc::new(config),
-    })
+    Api::with_config(|c| c.portal = portal).app
 }
 
 async fn get(app: &App, path: &str) -> (StatusCode, axum::http::HeaderMap, String) {

@@ -210,7 +210,7 @@
       }
       addRows(list);
     };
-    const row = (r) => h('tr', { 'data-id': r.id || r.name, 'data-event': r.event_id }, columns.map((c) => h('td', { class: c.class, 'data-label': c.label }, c.cell(r))));
+    const row = (r) => h('tr', { 'data-id': r.id || r.name, 'data-event': r.event_id }, columns.map((c) => h('td', { class: c.class, 'data-label': c.label }, h('div', { class: 'cell' }, c.cell(r)))));
     const addRows = (list) => { for (const r of list) tbody.append(row(r)); };
     fill(rows || []);
     return { el: t, fill, addRows };
@@ -598,11 +598,12 @@
     const updated = h('span', { class: 'muted small', role: 'status' });
     const more = button('Load more', { onclick: () => load(cursor) });
     const t = table('Deliveries of this endpoint, newest first', [
-      { label: 'Status', cell: (d) => [pill(d.status), d.status !== 'delivered' && d.last_error && h('div', { class: 'muted small clip', title: d.last_error }, d.last_error)] },
+      { label: 'Status', cell: (d) => [pill(d.status),
+        d.next_attempt_at && h('div', { class: 'muted small' }, new Date(d.next_attempt_at) > Date.now() ? `Next try ${ago(d.next_attempt_at)}` : 'Retrying now'),
+        d.status !== 'delivered' && d.last_error && h('div', { class: 'muted small clip', title: d.last_error }, d.last_error)] },
       { label: 'Event', cell: (d) => [h('a', { class: 'strong-link mono', href: href(`${ctx.base}deliveries/${d.id}`) }, d.event_type || d.event_id), h('div', { class: 'muted small mono' }, d.id)] },
       { label: 'Attempts', class: 'num', cell: (d) => String(d.attempt_count) },
       { label: 'Created', class: 'nowrap', cell: (d) => [time(d.created_at), h('div', { class: 'muted small' }, ago(d.created_at))] },
-      { label: 'Next attempt', class: 'nowrap', cell: (d) => d.next_attempt_at ? [time(d.next_attempt_at), h('div', { class: 'muted small' }, ago(d.next_attempt_at))] : h('span', { class: 'muted' }, '—') },
     ], [], { empty: 'No deliveries match this filter yet.' });
     let cursor = null;
     let pages = 0;
@@ -667,7 +668,7 @@
     const refresh = button('Refresh', { onclick: () => redraw().catch((e) => toast(e.message, 'error')) });
     const attempts = (d.attempts || []).slice().sort((a, b) => b.number - a.number);
     const crumbs = [...ctx.crumbs];
-    if (d.endpoint_id) crumbs.push(['Endpoint', `${ctx.base}endpoints/${d.endpoint_id}`]);
+    if (d.endpoint_id) crumbs.push([d.url, `${ctx.base}endpoints/${d.endpoint_id}`]);
     crumbs.push(['Delivery']);
     return [
       pageHeader({ title: d.event_type || 'Delivery', mono: true, crumbs, extra: h('div', { class: 'title-meta' }, pill(d.status), h('code', { class: 'muted small' }, d.id)), actions: [refresh, retry] }),
@@ -929,7 +930,7 @@
       { label: 'Tenant', cell: (ep) => h('a', { href: href(`tenants/${enc(ep.tenant_id)}`) }, ep.tenant_id) },
       { label: 'Status', cell: (ep) => endpointStatus(ep) },
       { label: state === 'failing' ? 'Failing since' : 'Disabled', class: 'nowrap', cell: (ep) => time(state === 'failing' ? ep.failing_since : ep.disabled_at) },
-      { label: 'Reason', cell: (ep) => ep.disabled_reason || h('span', { class: 'muted' }, '—') },
+      { label: 'Reason', cell: (ep) => ep.disabled_reason || h('span', { class: 'muted' }, ep.enabled ? '—' : 'Turned off by hand') },
     ], [], { empty: state === 'failing' ? 'No endpoint is failing right now.' : 'No endpoint is disabled.' });
     let cursor = null;
     more.hidden = true;
