@@ -452,6 +452,7 @@ class Run:
         assert "token" not in d.current_url
         assert d.execute_script("return sessionStorage.getItem('hookrelay.portal.session')") is None
         screenshot(d, "portal-expired")
+        axe(d, "expired screen")
         # a used link cannot be exchanged a second time
         link, _ = portal_link(self.tenant, 3600)
         d.get(link)
@@ -499,6 +500,39 @@ class Run:
         wait(d, lambda d: "/endpoints/ep_" in d.current_url, 15, "the endpoint made by keyboard")
         wait(d, lambda d: "invoice.*" in d.find_element(By.TAG_NAME, "main").text, 10, "the pattern")
 
+    def edit_rotate_disable_delete(self):
+        d = self.driver
+        ep_path = d.current_url.split("#", 1)[1]  # the endpoint made by keyboard
+        ep_id = re.search(r"(ep_[^/?#]+)", ep_path).group(1)
+        secret = lambda: d.execute_script("return document.getElementById('endpoint-secret').textContent")  # noqa: E731
+        click_button(d, "Edit")
+        wait_h1(d, "Edit endpoint")
+        desc = wait(d, lambda d: d.find_elements(By.XPATH, "//label[normalize-space()='Description (optional)']/following-sibling::input"),
+                    10, "the description field")[0]
+        assert d.find_element(By.CSS_SELECTOR, "input[type=url]").get_attribute("value").endswith("/keyboard"), "the form is filled in"
+        desc.send_keys("Edited from the portal")
+        click_button(d, "Save changes")
+        wait(d, lambda d: "Edited from the portal" in d.find_element(By.TAG_NAME, "main").text, 15, "the edited description")
+        click_button(d, "Show")
+        before = wait(d, lambda _: (s := secret()) and "•" not in s and s, 5, "the secret")
+        click_button(d, "Rotate secret")
+        confirm(d, "Rotate secret")
+        wait(d, lambda _: "•" in (secret() or ""), 15, "the page redrawn after rotating")
+        click_button(d, "Show")
+        after = wait(d, lambda _: (s := secret()) and "•" not in s and s, 5, "the new secret")
+        assert after != before and after.startswith("whsec_"), "a new secret"
+        click_button(d, "Disable")
+        confirm(d, "Disable")
+        wait(d, lambda d: buttons(d, "Enable"), 15, "the endpoint disabled")
+        _, ep = call("GET", f"v1/tenants/{self.tenant}/endpoints/{ep_id}", expect=(200,))
+        assert ep["enabled"] is False and ep["description"] == "Edited from the portal"
+        click_button(d, "Enable")
+        wait(d, lambda d: buttons(d, "Disable"), 15, "the endpoint enabled again")
+        click_button(d, "Delete")
+        confirm(d, "Delete endpoint")
+        wait_h1(d, "Webhooks")
+        assert call("GET", f"v1/tenants/{self.tenant}/endpoints/{ep_id}")[0] == 404
+
     def main_screens_pass_axe(self):
         d = self.driver
         screens = []
@@ -536,6 +570,7 @@ class Run:
         d.get(f"{API}/console")
         wait_h1(d, "Sign in")
         screenshot(d, "console-sign-in")
+        axe(d, "console sign-in")
         key = d.find_element(By.CSS_SELECTOR, "input[type=password]")
         key.send_keys("wrong-key", Keys.ENTER)
         wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, ".field-error"), 10, "the refusal")
@@ -555,6 +590,27 @@ class Run:
         ta = wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "textarea"), 10, "the event type form")
         assert json.loads(ta[1].get_attribute("value"))["invoice_id"] == "inv_1042"
         axe(d, "console event type form")
+        d.get(f"{API}/console#/event-types/new")
+        wait_h1(d, "New event type")
+        field = lambda label: d.find_element(By.XPATH, f"//label[starts-with(normalize-space(), '{label}')]/following-sibling::*[1]")  # noqa: E731
+        field("Name").send_keys("ui.probe.created")
+        field("Description").send_keys("A <i>probe</i> type made by the browser test")
+        field("Example payload").send_keys("{not json")
+        click_button(d, "Create event type")
+        err = wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, ".field-error"), 10, "the JSON error")[0]
+        assert "JSON" in err.text and field("Example payload").get_attribute("aria-invalid") == "true"
+        field("Example payload").clear()
+        field("Example payload").send_keys('{"probe": true}')
+        click_button(d, "Create event type")
+        wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "tr[data-id='ui.probe.created']"), 15, "the new type in the catalog")
+        assert "A <i>probe</i> type" in d.find_element(By.TAG_NAME, "main").text
+        _, et = call("GET", "v1/event-types/ui.probe.created", expect=(200,))
+        assert et["example"] == {"probe": True}
+        d.find_element(By.LINK_TEXT, "ui.probe.created").click()
+        click_button(d, "Delete")
+        confirm(d, "Delete event type")
+        wait(d, lambda d: not d.find_elements(By.CSS_SELECTOR, "tr[data-id='ui.probe.created']")
+             and d.find_elements(By.CSS_SELECTOR, "tr[data-id='invoice.paid']"), 15, "the type gone")
         # the DLQ
         d.find_element(By.LINK_TEXT, "Dead-letter queue").click()
         wait(d, lambda d: re.fullmatch(r"\d+", d.find_element(By.ID, "dlq-depth").text or ""), 15, "the DLQ depth")
@@ -567,6 +623,8 @@ class Run:
         call("PATCH", f"v1/tenants/{self.other}/endpoints/{ep['id']}", {"enabled": False}, expect=(200,))
         d.find_element(By.LINK_TEXT, "Failing & disabled").click()
         wait_h1(d, "Failing")
+        wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "main table tbody tr"), 15, "the failing list")
+        screenshot(d, "console-failing-endpoints")
         axe(d, "console failing endpoints")
         d.find_element(By.LINK_TEXT, "Disabled").click()
         wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, f"tr[data-id='{ep['id']}']"), 15, "the disabled endpoint")
@@ -623,6 +681,7 @@ SCENARIOS = [
     ("tenant A's session cannot read tenant B (404)", Run.tenant_a_cannot_read_tenant_b),
     ("links expire, work once, and a 401 shows the expired screen", Run.link_expires_and_works_once),
     ("keyboard only: Tab and Enter create an endpoint", Run.keyboard_only_create),
+    ("edit, rotate the secret, disable, enable and delete from the page", Run.edit_rotate_disable_delete),
     ("axe-core: no serious or critical violation on the portal's screens", Run.main_screens_pass_axe),
     ("console: sign in, tenants, catalog, DLQ, disabled endpoints, tenant view, axe", Run.console_sign_in_and_screens),
     ("asset budget: JS + CSS served <= 150 KB", Run.asset_budget),
