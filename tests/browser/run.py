@@ -132,6 +132,7 @@ def browser(width=1280, height=800):
                 # Names never resolve: nothing but the loopback addresses used here is reachable.
                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE 127.0.0.2"):
         opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
     driver.set_window_size(width, height)
     driver.set_script_timeout(30)
@@ -266,6 +267,43 @@ class Run:
         self.endpoint_url = None
         self.failed_delivery = None
         self.notes = []
+        self.console_problems = []
+
+    def drain_console(self):
+        """CSP violations and uncaught errors from the browser's console so far."""
+        for entry in self.driver.get_log("browser"):
+            msg = entry.get("message", "")
+            if "Content Security Policy" in msg or "Uncaught" in msg or "Refused to" in msg:
+                self.console_problems.append(msg[:300])
+
+    def no_csp_violation_or_script_error(self):
+        self.drain_console()
+        assert not self.console_problems, " | ".join(self.console_problems[:5])
+
+    def console_tenant_form(self):
+        d = self.driver
+        d.get(f"{API}/console")
+        d.refresh()
+        wait_h1(d, "Sign in")
+        d.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys(ADMIN_KEY, Keys.ENTER)
+        wait_h1(d, "Tenants")
+        click_button(d, "New tenant")
+        wait_h1(d, "New tenant")
+        new_id = f"{self.tenant}-c"
+        field = lambda label: d.find_element(By.XPATH, f"//label[starts-with(normalize-space(), '{label}')]/following-sibling::input")  # noqa: E731
+        field("Tenant ID").send_keys(new_id)
+        field("Name").send_keys("Made in the console")
+        click_button(d, "Create tenant")
+        wait_h1(d, "Made in the console")
+        click_button(d, "Edit tenant")
+        wait_h1(d, "Edit tenant")
+        name = wait(d, lambda d: (e := field("Name")) and e.get_attribute("value") == "Made in the console" and e, 10, "the tenant's name")
+        name.clear()
+        name.send_keys("Renamed in the console")
+        click_button(d, "Save tenant")
+        wait_h1(d, "Renamed in the console")
+        _, t = call("GET", f"v1/tenants/{new_id}", expect=(200,))
+        assert t["name"] == "Renamed in the console"
 
     def setup(self):
         # Failed deliveries are not retried on a schedule here (one attempt), so "failed" is
@@ -616,6 +654,9 @@ class Run:
         wait(d, lambda d: re.fullmatch(r"\d+", d.find_element(By.ID, "dlq-depth").text or ""), 15, "the DLQ depth")
         screenshot(d, "console-dlq")
         axe(d, "console DLQ")
+        click_button(d, "Redrive all")
+        confirm(d, "Redrive")
+        wait(d, lambda d: re.search(r"Moved \d+ messages? back", d.find_element(By.TAG_NAME, "main").text), 30, "the redrive's result")
         # a disabled endpoint across tenants
         _, ep = call("POST", f"v1/tenants/{self.other}/endpoints",
                      {"url": self.receiver.url.replace("/hooks", "/disabled"), "event_types": ["invoice.paid"],
@@ -684,7 +725,9 @@ SCENARIOS = [
     ("edit, rotate the secret, disable, enable and delete from the page", Run.edit_rotate_disable_delete),
     ("axe-core: no serious or critical violation on the portal's screens", Run.main_screens_pass_axe),
     ("console: sign in, tenants, catalog, DLQ, disabled endpoints, tenant view, axe", Run.console_sign_in_and_screens),
+    ("console: create and rename a tenant with its form", Run.console_tenant_form),
     ("asset budget: JS + CSS served <= 150 KB", Run.asset_budget),
+    ("no CSP violation or uncaught script error in the browser's console", Run.no_csp_violation_or_script_error),
 ]
 
 
@@ -709,6 +752,7 @@ def main():
         for name, scenario in SCENARIOS:
             started = time.monotonic()
             try:
+                run.drain_console()
                 scenario(run)
                 print(f"ok   {name} ({time.monotonic() - started:.1f}s)", flush=True)
                 passed += 1

@@ -375,7 +375,12 @@
     }).catch((e) => { if (screen.alive()) clear(wrap).append(errorBox(e)); });
     const title = id ? 'Edit endpoint' : 'Add endpoint';
     const crumbs = [...ctx.crumbs, ...(id ? [['Endpoint', `${ctx.base}endpoints/${id}`]] : []), [title]];
-    return [pageHeader({ title, crumbs, subtitle: 'We send a signed POST request to this URL for each event it subscribes to.' }), wrap];
+    const aside = card('Verifying requests', [
+      h('p', { class: 'small' }, 'Every request carries three headers: ', h('code', {}, 'webhook-id'), ', ', h('code', {}, 'webhook-timestamp'), ' and ', h('code', {}, 'webhook-signature'), '.'),
+      h('p', { class: 'small' }, 'Check them with any Standard Webhooks library and this endpoint\'s signing secret, shown once the endpoint is saved. Reject requests whose timestamp is more than five minutes old.'),
+      h('p', { class: 'small muted' }, 'Answer quickly (within 15 seconds unless agreed otherwise) with any 2xx status. Other answers are retried on a schedule, and every attempt is listed under Events.')]);
+    return [pageHeader({ title, crumbs, subtitle: 'We send a signed POST request to this URL for each event it subscribes to.' }),
+      h('div', { class: 'detail-layout form-layout' }, wrap, h('aside', { class: 'side', 'aria-label': 'Help' }, aside))];
   }
 
   function buildEndpointForm(ctx, cat, ep) {
