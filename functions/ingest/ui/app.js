@@ -677,19 +677,19 @@
     crumbs.push(['Delivery']);
     return [
       pageHeader({ title: d.event_type || 'Delivery', mono: true, crumbs, extra: h('div', { class: 'title-meta' }, pill(d.status), h('code', { class: 'muted small' }, d.id)), actions: [refresh, retry] }),
-      card('Summary', h('dl', { class: 'dl dl-grid' },
+      card('Summary', h('dl', { class: 'dl dl-grid dl-4' },
         h('div', {}, h('dt', {}, 'Status'), h('dd', {}, pill(d.status))),
         h('div', {}, h('dt', {}, 'Attempts'), h('dd', { 'data-testid': 'attempt-count' }, String(d.attempt_count))),
         h('div', {}, h('dt', {}, 'Next attempt'), h('dd', {}, d.next_attempt_at ? [time(d.next_attempt_at), ` (${ago(d.next_attempt_at)})`] : h('span', { class: 'muted' }, 'None scheduled'))),
         h('div', {}, h('dt', {}, 'Created'), h('dd', {}, time(d.created_at))),
         h('div', { class: 'span-2' }, h('dt', {}, 'Endpoint URL'), h('dd', { class: 'mono break' }, d.url)),
-        h('div', {}, h('dt', {}, 'Event ID'), h('dd', {}, h('code', {}, d.event_id))),
+        h('div', { class: 'span-2' }, h('dt', {}, 'Event ID'), h('dd', {}, h('code', {}, d.event_id))),
         d.last_error && h('div', { class: 'span-3' }, h('dt', {}, 'Last error'), h('dd', { class: 'break' }, d.last_error)))),
-      card(`Attempts (${attempts.length})`, attempts.length
+      h('div', { class: 'grid-2 delivery-grid' }, card(`Attempts (${attempts.length})`, attempts.length
         ? h('ol', { class: 'attempts', reversed: true }, attempts.map(attemptItem))
         : h('p', { class: 'muted' }, 'No attempt has been made yet.'), { class: 'attempts-card' }),
       card('Payload', evt ? h('pre', { class: 'code', id: 'payload', tabindex: '0', 'aria-label': 'Event payload' }, pretty(evt.payload)) : h('p', { class: 'muted' }, 'The event could not be loaded.'),
-        { hint: evt ? `Event ${evt.id}, created ${ago(evt.created_at)}.` : null, actions: evt && button('Copy', { small: true, onclick: () => copyText(pretty(evt.payload)) }) }),
+        { hint: evt ? `The body we send, pretty-printed. Created ${ago(evt.created_at)}.` : null, actions: evt && button('Copy', { small: true, onclick: () => copyText(pretty(evt.payload)) }) })),
     ];
   }
 
