@@ -52,7 +52,8 @@
   // ---------------------------------------------------------------- routing
   const href = (path) => `${location.pathname}${location.search}#/${path}`;
   const go = (path) => { location.hash = `#/${path}`; };
-  const routeParts = () => location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  const decode = (p) => { try { return decodeURIComponent(p); } catch (_) { return p; } };
+  const routeParts = () => location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decode);
 
   // A screen's timers and pollers stop when another screen is drawn.
   let generation = 0;
@@ -175,7 +176,10 @@
     return h('a', { class: `btn btn-${variant || 'secondary'}`, href: href(path) }, label);
   }
 
+  const SITE = PAGE === 'portal' ? 'Webhooks' : 'Hookrelay console';
   function pageHeader(o) {
+    const name = typeof o.title === 'string' ? o.title : (o.title && o.title.textContent) || '';
+    document.title = name && name !== SITE ? `${name} · ${SITE}` : SITE;
     return h('div', { class: 'page-header' },
       o.crumbs && h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' },
         h('ol', {}, o.crumbs.map(([label, path]) => h('li', {}, path == null ? h('span', { 'aria-current': 'page' }, label) : h('a', { href: href(path) }, label))))),
@@ -342,7 +346,7 @@
         return;
       }
       const t = table('Endpoints', [
-        { label: 'Endpoint', cell: (ep) => [h('a', { class: 'strong-link mono break', href: href(`${ctx.base}endpoints/${ep.id}`) }, ep.url), ep.description && h('div', { class: 'muted small' }, ep.description)] },
+        { label: 'Endpoint', cell: (ep) => [h('a', { class: 'strong-link mono break', href: href(`${ctx.base}endpoints/${enc(ep.id)}`) }, ep.url), ep.description && h('div', { class: 'muted small' }, ep.description)] },
         { label: 'Event types', cell: (ep) => eventChips(ep.event_types) },
         { label: 'Status', cell: (ep) => [endpointStatus(ep), ep.disabled_reason && h('div', { class: 'muted small' }, ep.disabled_reason), ep.failing_since && h('div', { class: 'muted small' }, 'Failing since ', time(ep.failing_since))] },
         { label: 'Created', class: 'nowrap', cell: (ep) => time(ep.created_at) },
@@ -374,7 +378,7 @@
       if (first) first.focus();
     }).catch((e) => { if (screen.alive()) clear(wrap).append(errorBox(e)); });
     const title = id ? 'Edit endpoint' : 'Add endpoint';
-    const crumbs = [...ctx.crumbs, ...(id ? [['Endpoint', `${ctx.base}endpoints/${id}`]] : []), [title]];
+    const crumbs = [...ctx.crumbs, ...(id ? [['Endpoint', `${ctx.base}endpoints/${enc(id)}`]] : []), [title]];
     const aside = card('Verifying requests', [
       h('p', { class: 'small' }, 'Every request carries three headers: ', h('code', {}, 'webhook-id'), ', ', h('code', {}, 'webhook-timestamp'), ' and ', h('code', {}, 'webhook-signature'), '.'),
       h('p', { class: 'small' }, 'Check them with any Standard Webhooks library and this endpoint\'s signing secret, shown once the endpoint is saved. Reject requests whose timestamp is more than five minutes old.'),
@@ -425,7 +429,7 @@
       h('fieldset', { class: 'fieldset' }, h('legend', {}, 'Signature'),
         field({ label: 'Signature scheme', input: scheme, field: 'signature', hint: 'How your server can check that a request came from us.' }),
         h('div', { class: 'row' }, headerField, prefixField)),
-      h('div', { class: 'form-actions' }, submit, linkButton('Cancel', ep ? `${ctx.base}endpoints/${ep.id}` : ctx.base || '')));
+      h('div', { class: 'form-actions' }, submit, linkButton('Cancel', ep ? `${ctx.base}endpoints/${enc(ep.id)}` : ctx.base || '')));
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       const eventTypes = boxes.filter((b) => b.checked).map((b) => b.value)
@@ -442,7 +446,7 @@
           const saved = ep ? await api('PATCH', tpath(ctx, `endpoints/${enc(ep.id)}`), body)
             : await api('POST', tpath(ctx, 'endpoints'), body);
           toast(ep ? 'Endpoint saved' : 'Endpoint created');
-          go(`${ctx.base}endpoints/${saved.id}`);
+          go(`${ctx.base}endpoints/${enc(saved.id)}`);
         } catch (e) { showError(form, e); }
       });
     });
@@ -484,7 +488,7 @@
         title: ep.url, mono: true, crumbs: [...ctx.crumbs, ['Endpoint']],
         extra: h('div', { class: 'title-meta' }, status),
         subtitle: ep.description || null,
-        actions: [linkButton('Edit', `${ctx.base}endpoints/${ep.id}/edit`), toggle, del],
+        actions: [linkButton('Edit', `${ctx.base}endpoints/${enc(ep.id)}/edit`), toggle, del],
       }),
       h('div', { class: 'detail-layout' },
         h('div', { class: 'stack' }, deliveriesCard(screen, ctx, ep)),
@@ -606,7 +610,7 @@
       { label: 'Status', cell: (d) => [pill(d.status),
         d.next_attempt_at && h('div', { class: 'muted small' }, new Date(d.next_attempt_at) > Date.now() ? `Next try ${ago(d.next_attempt_at)}` : 'Retrying now'),
         d.status !== 'delivered' && d.last_error && h('div', { class: 'muted small clip', title: d.last_error }, d.last_error)] },
-      { label: 'Event', cell: (d) => [h('a', { class: 'strong-link mono', href: href(`${ctx.base}deliveries/${d.id}`) }, d.event_type || d.event_id), h('div', { class: 'muted small mono' }, d.id)] },
+      { label: 'Event', cell: (d) => [h('a', { class: 'strong-link mono', href: href(`${ctx.base}deliveries/${enc(d.id)}`) }, d.event_type || d.event_id), h('div', { class: 'muted small mono' }, d.id)] },
       { label: 'Attempts', class: 'num', cell: (d) => String(d.attempt_count) },
       { label: 'Created', class: 'nowrap', cell: (d) => [time(d.created_at), h('div', { class: 'muted small' }, ago(d.created_at))] },
     ], [], { empty: 'No deliveries match this filter yet.' });
@@ -627,7 +631,8 @@
     }
     filter.addEventListener('change', () => load(null));
     screen.refreshDeliveries = () => load(null);
-    every(screen, 5000, () => { if (pages <= 1) load(null); });
+    // Gentle auto-refresh of the first page, never under the user's focus.
+    every(screen, 5000, () => { if (pages <= 1 && !body.contains(document.activeElement)) load(null); });
     load(null);
     const refresh = button('Refresh', { small: true, onclick: () => load(null) });
     return card('Events', [h('div', { class: 'toolbar' }, field({ label: 'Status', input: filter, class: 'field-inline' }), h('div', { class: 'toolbar-end' }, updated, refresh)), body],
@@ -673,7 +678,7 @@
     const refresh = button('Refresh', { onclick: () => redraw().catch((e) => toast(e.message, 'error')) });
     const attempts = (d.attempts || []).slice().sort((a, b) => b.number - a.number);
     const crumbs = [...ctx.crumbs];
-    if (d.endpoint_id) crumbs.push([d.url, `${ctx.base}endpoints/${d.endpoint_id}`]);
+    if (d.endpoint_id) crumbs.push([d.url, `${ctx.base}endpoints/${enc(d.endpoint_id)}`]);
     crumbs.push(['Delivery']);
     return [
       pageHeader({ title: d.event_type || 'Delivery', mono: true, crumbs, extra: h('div', { class: 'title-meta' }, pill(d.status), h('code', { class: 'muted small' }, d.id)), actions: [refresh, retry] }),
@@ -730,6 +735,7 @@
   }
 
   // ---------------------------------------------------------------- portal
+  let expiryTimer = null;
   function portalSession() {
     try { return JSON.parse(sessionStorage.getItem(PORTAL_KEY) || 'null'); } catch (_) { return null; }
   }
@@ -762,6 +768,11 @@
     if (!s || !s.session_token) { expiredScreen(m ? 'expired' : 'missing'); return; }
     if (s.expires_at && new Date(s.expires_at).getTime() < Date.now()) { expiredScreen('expired'); return; }
     auth = { bearer: () => (portalSession() || {}).session_token, unauthorized: () => expiredScreen('expired') };
+    const left = s.expires_at ? new Date(s.expires_at).getTime() - Date.now() : NaN;
+    if (left > 0 && left < 2 ** 31) {
+      clearTimeout(expiryTimer);
+      expiryTimer = setTimeout(() => expiredScreen('expired'), left);
+    }
     const name = h('span', { class: 'tenant-name' }, s.tenant_id);
     clear(topbar).append(h('div', { class: 'topbar-inner' }, brand('Webhooks'),
       h('div', { class: 'topbar-end' }, h('span', { class: 'muted small' }, 'Account '), name)));
@@ -931,7 +942,7 @@
   function adminEndpoints(screen, state) {
     const more = button('Load more', { onclick: () => load(cursor) });
     const t = table(state === 'failing' ? 'Failing endpoints' : 'Disabled endpoints', [
-      { label: 'Endpoint', cell: (ep) => [h('a', { class: 'strong-link mono break', href: href(`tenants/${enc(ep.tenant_id)}/endpoints/${ep.id}`) }, ep.url), ep.description && h('div', { class: 'muted small' }, ep.description)] },
+      { label: 'Endpoint', cell: (ep) => [h('a', { class: 'strong-link mono break', href: href(`tenants/${enc(ep.tenant_id)}/endpoints/${enc(ep.id)}`) }, ep.url), ep.description && h('div', { class: 'muted small' }, ep.description)] },
       { label: 'Tenant', cell: (ep) => h('a', { href: href(`tenants/${enc(ep.tenant_id)}`) }, ep.tenant_id) },
       { label: 'Status', cell: (ep) => endpointStatus(ep) },
       { label: state === 'failing' ? 'Failing since' : 'Disabled', class: 'nowrap', cell: (ep) => time(state === 'failing' ? ep.failing_since : ep.disabled_at) },
