@@ -318,6 +318,14 @@ class Run:
         ]:
             call("PUT", f"v1/event-types/{name}", {"description": desc, "schema": {"type": "object"}, "example": example},
                  expect=(200, 201))
+        # Two more endpoints of tenant A, on the receiver's address, for events this run never sends
+        # (so the lists look like a customer's; nothing is delivered to them).
+        base = self.receiver.url.rsplit("/", 1)[0]
+        call("POST", f"v1/tenants/{self.tenant}/endpoints",
+             {"url": f"{base}/crm/sync", "event_types": ["customer.created"], "description": "CRM sync (staging)"}, expect=(201,))
+        call("POST", f"v1/tenants/{self.tenant}/endpoints",
+             {"url": f"{base}/legacy/refunds", "event_types": ["invoice.refunded"], "description": "Old refunds hook",
+              "enabled": False}, expect=(201,))
         _, other_ep = call("POST", f"v1/tenants/{self.other}/endpoints",
                            {"url": self.receiver.url, "event_types": ["*"], "description": "tenant B's"}, expect=(201,))
         self.other_endpoint = other_ep["id"]

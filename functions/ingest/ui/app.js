@@ -132,12 +132,13 @@
     (pattern.endsWith('.*') && name.startsWith(pattern.slice(0, -1)));
 
   // ---------------------------------------------------------------- formatting
-  const dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
-  function time(iso, empty) {
+  const dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  const preciseFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+  function time(iso, empty, precise) {
     if (!iso) return h('span', { class: 'muted' }, empty || '—');
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return h('span', {}, iso);
-    return h('time', { datetime: iso, title: iso }, dateFmt.format(d));
+    return h('time', { datetime: iso, title: iso }, (precise ? preciseFmt : dateFmt).format(d));
   }
 
   function ago(iso) {
@@ -686,7 +687,7 @@
         h('div', {}, h('dt', {}, 'Status'), h('dd', {}, pill(d.status))),
         h('div', {}, h('dt', {}, 'Attempts'), h('dd', { 'data-testid': 'attempt-count' }, String(d.attempt_count))),
         h('div', {}, h('dt', {}, 'Next attempt'), h('dd', {}, d.next_attempt_at ? [time(d.next_attempt_at), ` (${ago(d.next_attempt_at)})`] : h('span', { class: 'muted' }, 'None scheduled'))),
-        h('div', {}, h('dt', {}, 'Created'), h('dd', {}, time(d.created_at))),
+        h('div', {}, h('dt', {}, 'Created'), h('dd', {}, time(d.created_at, null, true))),
         h('div', { class: 'span-2' }, h('dt', {}, 'Endpoint URL'), h('dd', { class: 'mono break' }, d.url)),
         h('div', { class: 'span-2' }, h('dt', {}, 'Event ID'), h('dd', {}, h('code', {}, d.event_id))),
         d.last_error && h('div', { class: 'span-3' }, h('dt', {}, 'Last error'), h('dd', { class: 'break' }, d.last_error)))),
@@ -706,7 +707,7 @@
         h('span', { class: 'meta' }, a.status_code != null ? `HTTP ${a.status_code}` : 'No response'),
         h('span', { class: 'meta' }, `${a.duration_ms} ms`),
         a.manual && h('span', { class: 'tag' }, 'Manual retry'),
-        h('span', { class: 'meta push' }, time(a.started_at))),
+        h('span', { class: 'meta push' }, time(a.started_at, null, true))),
       a.error && h('p', { class: 'attempt-error' }, a.error),
       a.response_excerpt != null && a.response_excerpt !== '' && h('details', { class: 'excerpt', open: true },
         h('summary', {}, 'Response body'), h('pre', { class: 'code code-sm', tabindex: '0' }, a.response_excerpt)));
