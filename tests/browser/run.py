@@ -459,6 +459,33 @@ class Run:
         wait(d, lambda _: len(self.receiver.of_event(event_id)) >= 2, 45, "the recovered delivery at the receiver")
         wait_refreshing(d, lambda _: self.row_status(event_id) == "Delivered", "the recovered delivery Delivered")
 
+    def filter_and_paging(self):
+        d = self.driver
+        self.receiver.failing = True
+        _, failed = call("POST", f"v1/tenants/{self.tenant}/events",
+                         {"event_type": "invoice.paid", "payload": {"invoice_id": "inv_f"}}, expect=(202,))
+        failed_event = failed["id"]
+        wait(d, lambda _: self.receiver.of_event(failed_event), 30, "the failing delivery's attempt")
+        self.receiver.failing = False
+        for i in range(22):
+            call("POST", f"v1/tenants/{self.tenant}/events",
+                 {"event_type": "invoice.paid", "payload": {"invoice_id": f"inv_p{i}"}}, expect=(202,))
+        d.get(f"{API}/portal#/endpoints/{self.endpoint_id}")
+        wait_h1(d, self.receiver.url)
+        rows = lambda: d.execute_script("return document.querySelectorAll('tr[data-event]').length")  # noqa: E731
+        wait(d, lambda _: rows() == 20, 15, "the first page of 20")
+        wait(d, lambda d: buttons(d, "Load more"), 10, "Load more")
+        click_button(d, "Load more")
+        wait(d, lambda _: rows() > 20, 15, "the next page appended")
+        status = Select(d.find_element(By.XPATH, "//label[normalize-space()='Status']/following-sibling::select"))
+        pills = lambda: set(d.execute_script(  # noqa: E731
+            "return [...document.querySelectorAll('tr[data-event] .pill')].map(p => p.textContent)"))
+        status.select_by_value("failed")
+        wait_refreshing(d, lambda _: self.row_status(failed_event) == "Failed" and pills() == {"Failed"},
+                        "only failed deliveries, the new one among them")
+        status.select_by_value("delivered")
+        wait(d, lambda _: self.row_status(failed_event) is None and pills() == {"Delivered"}, 15, "only delivered ones")
+
     def payload_markup_is_inert(self):
         d = self.driver
         _, evt = call("POST", f"v1/tenants/{self.tenant}/events",
@@ -726,6 +753,7 @@ SCENARIOS = [
     ("test event verified by the receiver, Delivered in View Events", Run.test_event_is_delivered),
     ("receiver fails -> Failed; retry from the page -> new delivered attempt", Run.failure_then_retry_from_the_page),
     ("recover failed deliveries since a time: job reaches done with totals", Run.recover_failed_deliveries),
+    ("View Events: status filter and Load more paging", Run.filter_and_paging),
     ("XSS: payload, response excerpt and description render as text", Run.payload_markup_is_inert),
     ("tenant A's session cannot read tenant B (404)", Run.tenant_a_cannot_read_tenant_b),
     ("links expire, work once, and a 401 shows the expired screen", Run.link_expires_and_works_once),

@@ -618,17 +618,19 @@
     let cursor = null;
     let pages = 0;
     const body = h('div', { class: 'deliveries', 'aria-busy': 'true' }, t.el, h('div', { class: 'table-foot' }, more));
+    let seq = 0; // only the latest request draws (a filter change overtakes a refresh in flight)
     async function load(from) {
+      const mine = ++seq;
       body.setAttribute('aria-busy', 'true');
       try {
         const page = await api('GET', tpath(ctx, `endpoints/${enc(ep.id)}/deliveries`) + query({ status: filter.value, limit: 20, cursor: from }));
-        if (!screen.alive()) return;
+        if (!screen.alive() || mine !== seq) return;
         if (from) t.addRows(page.data); else t.fill(page.data);
         pages = from ? pages + 1 : 1;
         cursor = page.next_cursor;
         more.hidden = !cursor;
         updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
-      } catch (e) { if (screen.alive()) updated.textContent = e.message; } finally { body.setAttribute('aria-busy', 'false'); }
+      } catch (e) { if (screen.alive() && mine === seq) updated.textContent = e.message; } finally { if (mine === seq) body.setAttribute('aria-busy', 'false'); }
     }
     filter.addEventListener('change', () => load(null));
     screen.refreshDeliveries = () => load(null);
