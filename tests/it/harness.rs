@@ -307,6 +307,7 @@ impl StackBuilder {
             secrets_key_id: resources.secrets_key_id.clone(),
             strict_event_types: false,
             portal: Default::default(),
+            sources: Default::default(),
         };
         ingest(&mut config);
         let redrive = SqsRedrive::new(
