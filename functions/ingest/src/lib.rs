@@ -25,4 +25,8 @@ pub mod state;
 pub mod views;
 
 pub use app::{App, app};
+/// The Lambda invocation types [`lambda::handle`] takes (for callers without `lambda_runtime`).
+pub mod lambda_event {
+    pub use lambda_http::lambda_runtime::{Context, LambdaEvent};
+}
 pub use state::AppState;
