@@ -20,4 +20,5 @@ mod receiver;
 mod recipes;
 mod secrets_at_rest;
 mod signatures;
+mod sources;
 mod ssrf;
