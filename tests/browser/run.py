@@ -212,8 +212,21 @@ def confirm(driver, label):
     next(b for b in dialog.find_elements(By.TAG_NAME, "button") if b.text == label).click()
 
 
+STYLED = ("return [...document.styleSheets].some(s => { try { return s.href && s.href.includes('ui/app.css')"
+          " && s.cssRules.length > 50; } catch (e) { return false; } })"
+          " && getComputedStyle(document.querySelector('.topbar') || document.body).display !== 'inline'")
+
+
 def screenshot(driver, name):
+    """A picture of the screen as a person sees it: the page's own stylesheet must be applied
+    (a page drawn without it fails here rather than being saved as if it were the product)."""
     OUT.mkdir(parents=True, exist_ok=True)
+    if not driver.execute_script(STYLED):
+        # Seen locally only: `cargo lambda watch` runs one invocation at a time and now and then
+        # answers one of a page's parallel asset requests with a 500 the function never saw.
+        print(f"     note: {name}: the stylesheet did not arrive; reloading once", flush=True)
+        driver.refresh()
+        wait(driver, lambda d: d.execute_script(STYLED), 15, f"the stylesheet applied on {name}")
     driver.execute_script("window.scrollTo(0, 0); document.querySelectorAll('.toast').forEach(t => t.remove())")
     time.sleep(0.3)  # let the last paint land (no condition to wait for: it is a picture)
     driver.save_screenshot(str(OUT / f"{name}.png"))
