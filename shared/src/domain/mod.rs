@@ -18,3 +18,4 @@ pub mod secret;
 pub mod settings;
 pub mod signing;
 pub mod url_rules;
+pub mod verification;
