@@ -40,6 +40,10 @@ pub struct Global {
     /// `table` for people, `json` for scripts (JSON lines for `tail` and `listen`).
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Table)]
     pub output: Output,
+    /// Progress bars: `auto` (when stderr is a terminal), `always` (also into a pipe: one line
+    /// per redraw), `never`. [env: HOOKRELAY_PROGRESS]
+    #[arg(long, global = true, value_enum, env = "HOOKRELAY_PROGRESS", default_value_t = crate::progress::ProgressMode::Auto)]
+    pub progress: crate::progress::ProgressMode,
     /// Seconds before one API request is abandoned.
     #[arg(long, global = true, default_value_t = 30)]
     pub timeout: u64,

@@ -25,7 +25,8 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => Exit::Ok.code(),
         Err(e) => {
-            if json {
+            // One JSON document on stdout: a summary already printed stands for the error.
+            if json && !output::printed_json() {
                 let _ = output::print_json(&e.to_json());
             }
             output::error(&e.to_string());

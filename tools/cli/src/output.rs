@@ -1,6 +1,8 @@
 //! What the tool prints: pretty JSON for `--output json`, tables (comfy-table) otherwise, and
 //! colour through anstream, which drops it when stdout is not a terminal (or NO_COLOR is set).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use comfy_table::{ContentArrangement, Table, presets};
 use owo_colors::OwoColorize;
 use serde::Serialize;
@@ -29,7 +31,15 @@ impl Out {
     }
 }
 
+/// Whether a command printed its JSON answer (then an error after it prints no second one).
+static PRINTED: AtomicBool = AtomicBool::new(false);
+
+pub fn printed_json() -> bool {
+    PRINTED.load(Ordering::SeqCst)
+}
+
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> CliResult {
+    PRINTED.store(true, Ordering::SeqCst);
     let text = serde_json::to_string_pretty(value).map_err(|e| CliError::failed(e.to_string()))?;
     anstream::println!("{text}");
     Ok(())

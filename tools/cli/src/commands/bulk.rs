@@ -60,7 +60,7 @@ pub async fn retry(ctx: &Ctx, args: RetryArgs) -> CliResult {
         }
         progress.inc(1);
     }
-    progress.finish_and_clear();
+    crate::progress::finish(&progress);
     let skipped = ids.len() - queued.len() - failed.len();
     let summary = json!({"total": ids.len(), "queued": queued.len(), "failed": failed, "not_attempted": skipped});
     ctx.out.show(&summary, |_| {
@@ -130,7 +130,7 @@ pub async fn recover(ctx: &Ctx, args: RecoverArgs) -> CliResult {
         job = api.get_job(&tenant, &job.id).await?;
     }
     progress.set_position(job.done);
-    progress.finish_and_clear();
+    crate::progress::finish(&progress);
     ctx.out.show(&job, |j| {
         format!(
             "recover {}: {} deliveries read, {} requeued\n{}",
@@ -195,7 +195,7 @@ async fn redrive(ctx: &Ctx, api: &crate::api::Api) -> CliResult {
             break;
         }
     }
-    progress.finish_and_clear();
+    crate::progress::finish(&progress);
     let summary =
         json!({"moved": total, "calls": calls, "depth_before": depth, "interrupted": interrupted});
     ctx.out.show(&summary, |_| {

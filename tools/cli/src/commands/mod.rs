@@ -66,6 +66,7 @@ pub async fn run(cli: Cli) -> CliResult {
     let path = profile::config_path(&env);
     let (file, found) = profile::load(&path)?;
     let g = &cli.global;
+    crate::progress::set_mode(g.progress);
     let flags = Flags {
         profile: g.profile.clone(),
         api: g.api.clone(),

@@ -148,7 +148,7 @@ pub async fn run(ctx: &Ctx, args: SendArgs) -> CliResult {
         }
         progress.set_position(summary.sent as u64);
     }
-    progress.finish_and_clear();
+    crate::progress::finish(&progress);
     report(ctx, &summary)?;
     if summary.interrupted {
         return Err(CliError::Interrupted(format!(
