@@ -13,6 +13,21 @@ profile (--profile, HOOKRELAY_PROFILE, the file's default_profile, else `default
 <config dir>/hookrelay/config.toml (HOOKRELAY_CONFIG to use another file). `hookrelay config`
 shows which source each value came from.";
 
+const TAIL_HELP: &str = "Follow deliveries as they happen, one line each: time, event type, endpoint, status, \
+attempts, last status code.\n\nThere is no streaming route: every --interval seconds it reads the first \
+page (newest first, --page-size deliveries) of each endpoint's delivery list (GET \
+/v1/tenants/{t}/endpoints/{ep}/deliveries, with ?status= when --status is given) and prints the deliveries \
+it has not seen, and those whose status or attempt count changed, fetching the delivery for its last \
+status code. The tenant's endpoints are listed again every 10 polls. What exists when it starts is \
+not printed (use `deliveries list`). A burst of more than --page-size deliveries on one endpoint \
+between two polls shows only its newest --page-size.";
+
+const VERIFY_HELP: &str = "Check a captured webhook the way a receiver must, and say exactly why it fails.\n\n\
+The request is read from --request FILE or stdin: an HTTP request as captured (an optional request \
+line `POST /path HTTP/1.1`, header lines `Name: value`, an empty line, the body bytes; a Content-Length \
+header bounds the body). Or give --headers FILE (header lines) and --body FILE (the exact body bytes). \
+Exits 0 when it verifies, 1 with the reason when it does not.";
+
 #[derive(Debug, Parser)]
 #[command(name = "hookrelay", version, about = "The Hookrelay command-line tool: manage tenants, endpoints and events, follow deliveries, verify and receive webhooks",
     before_long_help = SETTINGS_HELP, after_help = EXIT_CODES_HELP)]
@@ -81,6 +96,7 @@ pub enum Command {
     #[command(subcommand)]
     Deliveries(DeliveryCmd),
     /// Follow deliveries as they happen, one line each.
+    #[command(long_about = TAIL_HELP)]
     Tail(TailArgs),
     /// One manual attempt now for each delivery given (or listed in a file), with a progress bar.
     Retry(RetryArgs),
@@ -101,6 +117,7 @@ pub enum Command {
     /// Is the API up (no key needed)?
     Health,
     /// Check a captured webhook the way a receiver must, and say exactly why it fails.
+    #[command(long_about = VERIFY_HELP)]
     Verify(VerifyArgs),
     /// A local receiver: verifies and prints each delivery, answers 2xx (or 500 to the first N).
     Listen(ListenArgs),
@@ -329,16 +346,6 @@ impl Status {
 }
 
 #[derive(Debug, Args)]
-#[command(
-    long_about = "Follow deliveries as they happen, one line each: time, event type, endpoint, status, \
-attempts, last status code.\n\nThere is no streaming route: every --interval seconds it reads the first \
-page (newest first, --page-size deliveries) of each endpoint's delivery list (GET \
-/v1/tenants/{t}/endpoints/{ep}/deliveries, with ?status= when --status is given) and prints the deliveries \
-it has not seen, and those whose status or attempt count changed, fetching the delivery for its last \
-status code. The tenant's endpoints are listed again every 10 polls. What exists when it starts is \
-not printed (use `deliveries list`). A burst of more than --page-size deliveries on one endpoint \
-between two polls shows only its newest --page-size."
-)]
 pub struct TailArgs {
     /// Only this endpoint (default: every endpoint of the tenant).
     #[arg(long, short = 'e')]
@@ -444,13 +451,6 @@ pub struct SchemeArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(
-    long_about = "Check a captured webhook the way a receiver must, and say exactly why it fails.\n\n\
-The request is read from --request FILE or stdin: an HTTP request as captured (an optional request \
-line `POST /path HTTP/1.1`, header lines `Name: value`, an empty line, the body bytes; a Content-Length \
-header bounds the body). Or give --headers FILE (header lines) and --body FILE (the exact body bytes). \
-Exits 0 when it verifies, 1 with the reason when it does not."
-)]
 pub struct VerifyArgs {
     #[command(flatten)]
     pub scheme: SchemeArgs,
