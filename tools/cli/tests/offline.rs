@@ -430,7 +430,7 @@ fn listen_verifies_prints_and_answers() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("hookrelay"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("hookrelay"))
         .env("HOOKRELAY_CONFIG", &cfg)
         .env("NO_COLOR", "1")
         .args([
