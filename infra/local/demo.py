@@ -38,6 +38,18 @@ def main():
     status, body = call(api, key, "PUT", f"/v1/tenants/{tenant}", {"name": "Demo customer"})
     assert status == 201, (status, body)
     print(f"tenant {tenant} created")
+    # The event-type catalog the portal offers customers to subscribe to (PUT replaces).
+    for name, description, example in [
+        ("job.completed", "A job finished; the payload names it and how long it ran.",
+         {"job_id": "job_1", "status": "completed", "duration_ms": 5210}),
+        ("job.failed", "A job stopped with an error; the payload says which and why.",
+         {"job_id": "job_2", "status": "failed", "error": "out of memory"}),
+    ]:
+        status, body = call(api, key, "PUT", f"/v1/event-types/{name}", {
+            "description": description, "example": example,
+            "schema": {"type": "object", "required": ["job_id", "status"]},
+        })
+        assert status in (200, 201), (status, body)
     _, ok_ep = call(api, key, "POST", f"/v1/tenants/{tenant}/endpoints", {
         "url": f"{args.receiver}/ok/{tenant}", "event_types": ["job.*"], "secret": args.secret,
         "description": "answers 200",
@@ -97,6 +109,14 @@ def main():
     print(f"\nreceiver: {len(received)} POSTs, {verified} verified with the official standardwebhooks library")
     if len(received) != 4 or verified != 4:
         problems.append(f"receiver got {len(received)} POSTs, {verified} verified; want 4 and 4")
+
+    # A link that opens this tenant's portal (one use, 24 h): what the SaaS hands its customer.
+    status, link = call(api, key, "POST", f"/v1/tenants/{tenant}/portal-sessions", {"ttl_seconds": 86400})
+    if status != 201:
+        problems.append(f"portal link: {status} {link}")
+    else:
+        print(f"\nportal link for {tenant} (one use, until {link['expires_at']}):\n  {link['url']}")
+    print(f"operator console: {api}/console (sign in with the admin key)")
 
     if problems:
         print("\nDEMO FAILED:\n  " + "\n  ".join(problems))

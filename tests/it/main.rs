@@ -7,6 +7,7 @@
 
 mod api;
 mod cli;
+mod console;
 mod contract;
 mod delivery_path;
 mod fault_cases;

@@ -31,8 +31,11 @@ impl Principal {
             return Ok(Self::Admin);
         }
         match state.store.find_api_key(&presented).await? {
-            Some(record) => Ok(Self::Tenant(record.tenant_id)),
-            None => Err(ApiError::Unauthorized),
+            // A portal session past its end is refused (the table's TTL deletes it later).
+            Some(record) if record.is_live(shared::domain::clock::now_millis()) => {
+                Ok(Self::Tenant(record.tenant_id))
+            }
+            _ => Err(ApiError::Unauthorized),
         }
     }
 
@@ -48,7 +51,7 @@ impl Principal {
 }
 
 /// The token of an `Authorization: Bearer <key>` header.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
@@ -70,6 +73,19 @@ async fn path_tenant(parts: &mut Parts, state: &AppState) -> Result<String, ApiE
         .find(|(name, _)| *name == "tenant_id")
         .map(|(_, value)| value.to_owned())
         .ok_or(ApiError::NotFound("tenant"))
+}
+
+/// Any valid key: the admin key, a tenant key or a portal session (routes outside any tenant
+/// that every caller may read).
+#[derive(Debug)]
+pub struct AnyKey(pub Principal);
+
+impl FromRequestParts<AppState> for AnyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Principal::of(parts, state).await.map(Self)
+    }
 }
 
 /// The admin key, on a route outside any tenant.

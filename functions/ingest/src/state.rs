@@ -17,9 +17,21 @@ pub struct AppState {
     pub queue: Arc<dyn Queue>,
     pub redrive: Arc<dyn Redrive>,
     pub config: Arc<IngestConfig>,
+    /// The event-type catalog's names, cached per instance for the strict checks.
+    pub catalog: Arc<crate::service::catalog::CatalogCache>,
 }
 
 impl AppState {
+    /// The strict catalog's checks for this request (off unless `STRICT_EVENT_TYPES`).
+    pub async fn strict(&self) -> Result<crate::service::catalog::Strict, crate::error::ApiError> {
+        crate::service::catalog::Strict::of(
+            self.config.strict_event_types,
+            &self.catalog,
+            &*self.store,
+        )
+        .await
+    }
+
     pub fn new(
         store: impl Store + 'static,
         queue: impl Queue + 'static,
@@ -31,6 +43,7 @@ impl AppState {
             queue: Arc::new(queue),
             redrive: Arc::new(redrive),
             config: Arc::new(config),
+            catalog: Arc::default(),
         }
     }
 }

@@ -78,6 +78,7 @@ impl Api {
             queue: queue.clone(),
             redrive: Arc::new(MemoryQueue::new()),
             config: Arc::new(config),
+            catalog: Default::default(),
         };
         let api = Self {
             app: ingest::app(state),

@@ -3,117 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use tower::ServiceExt;
 
-use ingest::config::IngestConfig;
-use ingest::{App, AppState};
-use shared::adapters::memory::{MemoryQueue, MemoryStore};
-use shared::domain::address_policy::AddressPolicy;
 use shared::domain::model::DeliveryStatus;
 use shared::ports::EndpointRead;
 
-const ADMIN: &str = "admin-key-for-handler-tests";
-
-struct Api {
-    app: App,
-    store: Arc<MemoryStore>,
-    queue: Arc<MemoryQueue>,
-}
-
-impl Api {
-    fn new() -> Self {
-        Self::with_config(|_| {})
-    }
-
-    fn with_config(change: impl FnOnce(&mut IngestConfig)) -> Self {
-        let store = Arc::new(MemoryStore::new());
-        let queue = Arc::new(MemoryQueue::new());
-        let config = IngestConfig {
-            table_name: "t".into(),
-            queue_url: "q".into(),
-            dlq_url: "d".into(),
-            admin_key_sha256: hex::encode(Sha256::digest(ADMIN)).into(),
-            address_policy: AddressPolicy::with_allowlist(
-                AddressPolicy::parse_allowlist("").unwrap(),
-            ),
-            https_only: false,
-            max_payload_bytes: 1024,
-            own_hosts: shared::domain::own_hosts::OwnHosts::parse("api.hookrelay.test").unwrap(),
-            allow_credential_headers: false,
-            secrets_key_id: "unused-by-the-memory-store".into(),
-            strict_event_types: false,
-            portal: Default::default(),
-        };
-        let mut config = config;
-        change(&mut config);
-        let state = AppState {
-            store: store.clone(),
-            queue: queue.clone(),
-            redrive: Arc::new(MemoryQueue::new()),
-            config: Arc::new(config),
-        };
-        Self {
-            app: ingest::app(state),
-            store,
-            queue,
-        }
-    }
-
-    async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    }
-
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<&str>,
-        key: Option<&str>,
-    ) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(k) = key {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {k}"));
-        }
-        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_owned()));
-        self.send(request.body(body).unwrap()).await
-    }
-
-    async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let body = body.map(|b| b.to_string());
-        self.call(method, path, body.as_deref(), Some(ADMIN)).await
-    }
-
-    /// A tenant and a key of its own.
-    async fn tenant_with_key(&self, id: &str) -> String {
-        let (s, v) = self
-            .admin("PUT", &format!("/v1/tenants/{id}"), Some(json!({})))
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        let (s, v) = self
-            .admin("POST", &format!("/v1/tenants/{id}/api-keys"), None)
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        v["key"].as_str().unwrap().to_owned()
-    }
-}
-
-fn code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or("")
-}
+mod support;
+use support::*;
 
 #[tokio::test]
 async fn keys_reach_their_own_tenant_only() {

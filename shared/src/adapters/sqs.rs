@@ -275,6 +275,31 @@ impl Redrive for SqsRedrive {
         }
         Ok(moved)
     }
+
+    /// One GetQueueAttributes call on the dead-letter queue.
+    async fn depth(&self) -> Result<crate::ports::queue::QueueDepth, QueueError> {
+        use aws_sdk_sqs::types::QueueAttributeName as Name;
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.dlq_url)
+            .attribute_names(Name::ApproximateNumberOfMessages)
+            .attribute_names(Name::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let count = |name: Name| {
+            out.attributes
+                .as_ref()
+                .and_then(|a| a.get(&name))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Ok(crate::ports::queue::QueueDepth {
+            waiting: count(Name::ApproximateNumberOfMessages),
+            in_flight: count(Name::ApproximateNumberOfMessagesNotVisible),
+        })
+    }
 }
 
 #[async_trait]

@@ -9,6 +9,8 @@ pub enum IdKind {
     Attempt,
     ApiKey,
     Job,
+    /// A portal session (a short-lived tenant key made from a portal link).
+    Session,
 }
 
 impl IdKind {
@@ -20,6 +22,7 @@ impl IdKind {
             IdKind::Attempt => "att_",
             IdKind::ApiKey => "key_",
             IdKind::Job => "job_",
+            IdKind::Session => "ses_",
         }
     }
 

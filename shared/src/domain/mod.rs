@@ -3,6 +3,7 @@
 
 pub mod address_policy;
 pub mod attempt;
+pub mod catalog;
 pub mod clock;
 pub mod envelope;
 pub mod event_type;

@@ -87,6 +87,17 @@ pub struct ApiKeyRecord {
     pub tenant_id: String,
     pub key_sha256: String,
     pub created_at: EpochMillis,
+    /// A portal session's end, in epoch **seconds** (the table's TTL attribute); tenant keys
+    /// made through the API never expire (None).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+}
+
+impl ApiKeyRecord {
+    /// Whether the key still opens the API at `now` (epoch ms).
+    pub fn is_live(&self, now: EpochMillis) -> bool {
+        self.expires_at.is_none_or(|end| now / 1000 < end)
+    }
 }
 
 /// The first answer to an event with a caller-chosen `id`, replayed for 24 h.

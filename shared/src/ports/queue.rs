@@ -38,4 +38,13 @@ pub trait Visibility: Send + Sync {
 pub trait Redrive: Send + Sync {
     /// Returns how many messages were moved.
     async fn redrive(&self) -> Result<usize, QueueError>;
+    /// What the dead-letter queue holds now (SQS's approximate counts).
+    async fn depth(&self) -> Result<QueueDepth, QueueError>;
+}
+
+/// A queue's approximate size: messages waiting, and messages received but not yet deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueDepth {
+    pub waiting: u64,
+    pub in_flight: u64,
 }

@@ -349,6 +349,9 @@ pub trait Store:
     + DeliveryControl
     + JobStore
     + Reconcile
+    + crate::ports::console::EventTypes
+    + crate::ports::console::TenantDirectory
+    + crate::ports::console::PortalSessions
     + Ping
 {
 }
@@ -368,6 +371,9 @@ impl<T> Store for T where
         + DeliveryControl
         + JobStore
         + Reconcile
+        + crate::ports::console::EventTypes
+        + crate::ports::console::TenantDirectory
+        + crate::ports::console::PortalSessions
         + Ping
 {
 }

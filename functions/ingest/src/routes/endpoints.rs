@@ -12,14 +12,31 @@ use crate::auth::TenantAccess;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, RawBody, ResourceId, parse_body};
 use crate::service::endpoints::{self, CreateEndpoint, PatchEndpoint, RotateSecret};
+use crate::service::test_event::{self, TestEvent};
 use crate::state::AppState;
-use crate::views::{EndpointList, EndpointView};
+use crate::views::{AcceptedEvent, EndpointList, EndpointView};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_endpoint, list_endpoints))
         .routes(routes!(get_endpoint, patch_endpoint, delete_endpoint))
         .routes(routes!(rotate_secret))
+        .routes(routes!(send_test_event))
+}
+
+#[utoipa::path(post, path = "/v1/tenants/{tenant_id}/endpoints/{endpoint_id}/test", request_body = TestEvent,
+    params(("tenant_id" = String, Path), ("endpoint_id" = String, Path)),
+    responses((status = 202, body = AcceptedEvent, description = "A test event for this endpoint only (the catalog's example payload by default)"), Errors))]
+async fn send_test_event(
+    State(state): State<AppState>,
+    TenantAccess { tenant_id }: TenantAccess,
+    ResourceId(endpoint_id): ResourceId,
+    JsonBody(body): JsonBody<TestEvent>,
+) -> Result<(StatusCode, Json<AcceptedEvent>), ApiError> {
+    let (store, queue) = (&*state.store, &*state.queue);
+    let accepted =
+        test_event::send(store, queue, &state.config, &tenant_id, &endpoint_id, body).await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 
 #[utoipa::path(post, path = "/v1/tenants/{tenant_id}/endpoints", request_body = CreateEndpoint,
@@ -29,6 +46,7 @@ async fn create_endpoint(
     TenantAccess { tenant_id }: TenantAccess,
     JsonBody(body): JsonBody<CreateEndpoint>,
 ) -> Result<(StatusCode, Json<EndpointView>), ApiError> {
+    state.strict().await?.check_patterns(&body.event_types)?;
     let endpoint = endpoints::create(&*state.store, &state.config, &tenant_id, body).await?;
     Ok((StatusCode::CREATED, Json(EndpointView::new(&endpoint))))
 }
@@ -66,6 +84,9 @@ async fn patch_endpoint(
     ResourceId(endpoint_id): ResourceId,
     JsonBody(body): JsonBody<PatchEndpoint>,
 ) -> Result<Json<EndpointView>, ApiError> {
+    if let Some(types) = &body.event_types {
+        state.strict().await?.check_patterns(types)?;
+    }
     let (store, queue) = (&*state.store, &*state.queue);
     let endpoint =
         endpoints::patch(store, queue, &state.config, &tenant_id, &endpoint_id, body).await?;

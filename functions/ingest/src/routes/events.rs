@@ -36,6 +36,7 @@ async fn create_event(
     JsonBody(body): JsonBody<CreateEvent>,
 ) -> Result<Response, ApiError> {
     let event = ValidEvent::parse(body, state.config.max_payload_bytes)?;
+    state.strict().await?.check_event_type(event.event_type())?;
     let (store, queue) = (&*state.store, &*state.queue);
     match intake::submit(store, queue, &state.config, &tenant_id, event).await? {
         Answer::First(accepted) => Ok((StatusCode::ACCEPTED, Json(accepted)).into_response()),
@@ -54,7 +55,9 @@ async fn create_events(
 ) -> Result<Response, ApiError> {
     let events = body.checked()?;
     let (store, queue) = (&*state.store, &*state.queue);
-    let outcomes = batch::submit_all(store, queue, &state.config, &tenant_id, events).await?;
+    let strict = state.strict().await?;
+    let outcomes =
+        batch::submit_all(store, queue, &state.config, &strict, &tenant_id, events).await?;
     let results: Vec<BatchResult> = outcomes.into_iter().map(BatchResult::new).collect();
     let count = |status: u16| results.iter().filter(|r| r.status == status).count();
     tracing::info!(

@@ -7,10 +7,12 @@ pub mod admin;
 pub mod api_keys;
 pub mod deliveries;
 pub mod endpoints;
+pub mod event_types;
 pub mod events;
 pub mod health;
 pub mod jobs;
 pub mod openapi;
+pub mod portal;
 pub mod tenants;
 pub mod ui;
 
@@ -32,6 +34,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(jobs::router())
         .merge(events::router())
         .merge(admin::router())
+        .merge(event_types::router())
+        .merge(portal::router())
 }
 
 /// A response whose body is already JSON text (keeps stored bytes as they are).

@@ -1,21 +1,41 @@
-//! `PUT /v1/tenants/{tenant_id}` (admin key) and `GET /v1/tenants/{tenant_id}`.
+//! `PUT /v1/tenants/{tenant_id}` (admin key), `GET /v1/tenants/{tenant_id}` and the tenant list
+//! `GET /v1/tenants` (admin key).
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi::Errors;
-use crate::auth::{AdminOf, TenantAccess};
+use crate::auth::{Admin, AdminOf, TenantAccess};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
+use crate::service::console::{self, TenantQuery};
 use crate::service::tenants::{self, Put, PutTenant, TenantChange};
 use crate::state::AppState;
-use crate::views::TenantView;
+use crate::views::{TenantList, TenantSummaryView, TenantView};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(put_tenant, get_tenant))
+    OpenApiRouter::new()
+        .routes(routes!(put_tenant, get_tenant))
+        .routes(routes!(list_tenants))
+}
+
+#[utoipa::path(get, path = "/v1/tenants",
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 200), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = TenantList, description = "By id"), Errors))]
+async fn list_tenants(
+    State(state): State<AppState>,
+    _: Admin,
+    RawQuery(query): RawQuery,
+) -> Result<Json<TenantList>, ApiError> {
+    let q = TenantQuery::parse(query.as_deref().unwrap_or_default())?;
+    let page = console::tenants(&*state.store, &q).await?;
+    Ok(Json(TenantList {
+        data: page.tenants.iter().map(TenantSummaryView::new).collect(),
+        next_cursor: page.next_after.as_deref().map(console::cursor),
+    }))
 }
 
 #[utoipa::path(put, path = "/v1/tenants/{tenant_id}", request_body = PutTenant,

@@ -31,6 +31,7 @@ pub async fn create<S: TenantRead + ApiKeys + ?Sized>(
         tenant_id: tenant.id,
         key_sha256: hex::encode(Sha256::digest(key.as_bytes())),
         created_at: now_millis(),
+        expires_at: None,
     };
     store.put_api_key(&record).await?;
     Ok((record, key))

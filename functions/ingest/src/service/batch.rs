@@ -28,6 +28,7 @@ use super::intake::{self, CreateEvent, ValidEvent};
 use crate::config::IngestConfig;
 use crate::error::ApiError;
 use crate::extract::parse_body;
+use crate::service::catalog::Strict;
 use crate::views::AcceptedEvent;
 
 /// Most events in one batch request.
@@ -72,9 +73,16 @@ impl CreateEvents {
 }
 
 /// One event of the batch parsed as the single route parses its body.
-fn parse_one(raw: &RawValue, max_payload_bytes: usize) -> Result<ValidEvent, ApiError> {
+/// With the strict catalog, its type must be catalogued.
+fn parse_one(
+    raw: &RawValue,
+    max_payload_bytes: usize,
+    strict: &Strict,
+) -> Result<ValidEvent, ApiError> {
     let body: CreateEvent = parse_body(raw.get().as_bytes())?;
-    ValidEvent::parse(body, max_payload_bytes)
+    let event = ValidEvent::parse(body, max_payload_bytes)?;
+    strict.check_event_type(event.event_type())?;
+    Ok(event)
 }
 
 /// The round of each event: 0 for events without an `id` and for the first occurrence of an
@@ -99,6 +107,7 @@ pub async fn submit_all<S, Q>(
     store: &S,
     queue: &Q,
     config: &IngestConfig,
+    strict: &Strict,
     tenant_id: &str,
     raw: Vec<Box<RawValue>>,
 ) -> Result<Vec<BatchOutcome>, ApiError>
@@ -112,7 +121,7 @@ where
     super::tenants::load(store, tenant_id).await?;
     let parsed: Vec<Result<ValidEvent, ApiError>> = raw
         .iter()
-        .map(|r| parse_one(r, config.max_payload_bytes))
+        .map(|r| parse_one(r, config.max_payload_bytes, strict))
         .collect();
     let round_of = rounds(&parsed);
     let mut slots: Vec<Option<ValidEvent>> = Vec::with_capacity(parsed.len());
@@ -195,7 +204,7 @@ mod tests {
         let id = id.map_or(String::new(), |i| format!(r#","id":"{i}""#));
         let raw =
             RawValue::from_string(format!(r#"{{"event_type":"a.b","payload":{{}}{id}}}"#)).unwrap();
-        parse_one(&raw, 1024)
+        parse_one(&raw, 1024, &Strict::off())
     }
 
     #[test]

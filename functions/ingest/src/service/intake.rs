@@ -11,7 +11,7 @@ use shared::domain::clock::{EpochMillis, now_millis};
 use shared::domain::event_type::EventType;
 use shared::domain::fanout::{self, NewEvent};
 use shared::domain::ids::IdKind;
-use shared::domain::model::{DeliveryRecord, Tenant};
+use shared::domain::model::{DeliveryRecord, Endpoint, Tenant};
 use shared::domain::url_rules::{check_receiver_url, refuse_own_host};
 use shared::ports::{
     DeliveryControl, EndpointRead, Enqueue, EventRead, EventWrite, Idempotency, QueueError,
@@ -62,6 +62,10 @@ impl ValidEvent {
             metadata: self.metadata.clone(),
             idempotency_key: self.idempotency_key.clone(),
         }
+    }
+
+    pub fn event_type(&self) -> &str {
+        self.event_type.as_str()
     }
 
     /// The caller's idempotency key (`id`), if it sent one.
@@ -220,11 +224,28 @@ where
     Q: Enqueue + ?Sized,
 {
     let endpoints = store.list_endpoints(&tenant.id).await?;
+    accept_for(store, queue, tenant, event, &endpoints, one_off, event_id).await
+}
+
+/// [`accept`] planned over `endpoints` (every one the event's type reaches gets a delivery).
+pub(super) async fn accept_for<S, Q>(
+    store: &S,
+    queue: &Q,
+    tenant: &Tenant,
+    event: &ValidEvent,
+    endpoints: &[Endpoint],
+    one_off: Option<&Url>,
+    event_id: String,
+) -> Result<AcceptedEvent, ApiError>
+where
+    S: EventWrite + DeliveryControl + ?Sized,
+    Q: Enqueue + ?Sized,
+{
     let now = now_millis();
     let fan_out = fanout::plan_as(
         event_id,
         event.as_new(&tenant.id),
-        &endpoints,
+        endpoints,
         one_off.map(Url::as_str),
         now,
     );

@@ -5,15 +5,19 @@
 pub mod api_keys;
 pub mod batch;
 pub mod batch_reads;
+pub mod catalog;
 pub mod coalesce;
+pub mod console;
 pub mod delivery_log;
 pub mod endpoints;
 pub mod idempotency;
 pub mod intake;
 pub mod jobs;
+pub mod portal;
 pub mod requeue;
 pub mod resume;
 pub mod tenants;
+pub mod test_event;
 
 use shared::domain::ids::IdKind;
 

@@ -179,6 +179,7 @@ pub fn api_key(tenant_id: &str, id: &str, hash: &str) -> ApiKeyRecord {
         tenant_id: tenant_id.to_owned(),
         key_sha256: hash.to_owned(),
         created_at: T0,
+        expires_at: None,
     }
 }
 

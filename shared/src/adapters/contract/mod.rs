@@ -11,6 +11,7 @@
 
 mod access;
 mod attempts;
+mod console;
 mod deliveries;
 mod events;
 pub mod fixtures;
@@ -19,6 +20,7 @@ mod tenants;
 
 pub use access::*;
 pub use attempts::*;
+pub use console::*;
 pub use deliveries::*;
 pub use events::*;
 pub use jobs::*;
@@ -50,6 +52,9 @@ pub async fn run_all<S: Store + ?Sized>(store: &S) {
     window_pages_oldest_first_every_status(store).await;
     reconcile_finds_unrecorded_deliveries_by_minute(store).await;
     reconcile_lease_is_held_once(store).await;
+    event_types_put_replace_list_delete(store).await;
+    tenant_directory_lists_and_pages(store).await;
+    portal_links_once_and_sessions(store).await;
     ping_answers(store).await;
 }
 
@@ -86,6 +91,9 @@ mod memory_store {
         window_pages_oldest_first_every_status,
         reconcile_finds_unrecorded_deliveries_by_minute,
         reconcile_lease_is_held_once,
+        event_types_put_replace_list_delete,
+        tenant_directory_lists_and_pages,
+        portal_links_once_and_sessions,
         ping_answers,
     );
 

@@ -27,7 +27,7 @@ pub(super) fn n(v: impl ToString) -> AttributeValue {
 }
 
 /// A record as an item, with its primary key and any index keys added.
-fn to_item<T: Serialize>(
+pub(super) fn to_item<T: Serialize>(
     record: &T,
     key: Key,
     index_keys: &[(&str, String)],
@@ -160,6 +160,7 @@ mod tests {
             tenant_id: "acme".into(),
             key_sha256: "ab12".into(),
             created_at: 3,
+            expires_at: None,
         };
         let lookup = api_key_lookup_item(&k).unwrap();
         assert_eq!(lookup.get("pk"), Some(&s("KEY#ab12")));

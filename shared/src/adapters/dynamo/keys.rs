@@ -12,6 +12,10 @@
 //! | idempotency          | `T#{tenant}#IDEM#{id}`          | `IDEM` (TTL 24 h)  |
 //! | job                  | `T#{tenant}#JOB#{job}`          | `JOB`              |
 //! | reconciler cursor    | `RECONCILER`                    | `CURSOR`           |
+//! | tenant directory     | `TENANTS`                       | `{tenant}`         |
+//! | event-type catalog   | `CATALOG`                       | `ET#{name}`        |
+//! | portal link          | `PORTAL#{sha256}`               | `LINK` (TTL)       |
+//! | portal session       | `KEY#{sha256}`                  | `KEY` (TTL)        |
 //!
 //! - **Events** are kept by the epoch minute their id was made in (the id's ULID time), spread
 //!   over [`EVENT_SHARDS`] partitions by the id's random bits: the key follows from the id
@@ -151,6 +155,30 @@ pub fn reconcile_cursor() -> Key {
     Key::new("RECONCILER".to_owned(), "CURSOR")
 }
 
+/// The partition listing every tenant (id, name, times), one item per tenant.
+pub const TENANTS_PK: &str = "TENANTS";
+
+pub fn tenant_directory(tenant: &str) -> Key {
+    Key::new(TENANTS_PK.to_owned(), tenant)
+}
+
+/// The partition of the event-type catalog.
+pub const CATALOG_PK: &str = "CATALOG";
+/// What every catalog entry's sort key starts with.
+pub const EVENT_TYPE_SK_PREFIX: &str = "ET#";
+
+pub fn event_type(name: &str) -> Key {
+    Key::new(
+        CATALOG_PK.to_owned(),
+        format!("{EVENT_TYPE_SK_PREFIX}{name}"),
+    )
+}
+
+/// A portal link, found by its token's hash (a session is an API key lookup item).
+pub fn portal_link(token_sha256: &str) -> Key {
+    Key::new(format!("PORTAL#{token_sha256}"), "LINK")
+}
+
 /// The key the health check reads (no such item is ever written).
 pub fn health() -> Key {
     Key::new("HEALTH".to_owned(), "HEALTH")
@@ -175,6 +203,9 @@ mod tests {
     fn keys_are_the_documented_ones() {
         assert_eq!(pair(tenant("acme")), owned("T#acme", "TENANT"));
         assert_eq!(pair(endpoint("acme", "ep_1")), owned("T#acme", "EP#ep_1"));
+        assert_eq!(pair(tenant_directory("acme")), owned("TENANTS", "acme"));
+        assert_eq!(pair(event_type("a.b")), owned("CATALOG", "ET#a.b"));
+        assert_eq!(pair(portal_link("ab")), owned("PORTAL#ab", "LINK"));
         // 01JZ… is 2025-07; the id's time gives the minute, its random bits the shard.
         let evt = "evt_01K0000000000000000000G000";
         let at = created_at(evt).unwrap();

@@ -18,6 +18,7 @@ use crate::ports::store::{Ping, StoreError};
 
 mod api_keys;
 mod attempts;
+mod console;
 mod deliveries;
 mod endpoints;
 mod events;

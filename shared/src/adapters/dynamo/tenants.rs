@@ -1,15 +1,16 @@
 //! Tenants: TenantRead, TenantWrite.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 
 use crate::domain::envelope::SecretOwner;
 use crate::domain::model::Tenant;
+use crate::ports::console::TenantSummary;
 use crate::ports::store::{StoreError, TenantRead, TenantWrite};
 
 use super::item::{Item, tenant_item};
 use super::sealed::seal_item;
-use super::{DynamoStore, keys, map_err};
+use super::{DynamoStore, build_err, keys, map_err};
 
 /// The attributes an update sets (or removes when the record leaves them out). The endpoint
 /// counter, which endpoint writes change concurrently, and the signing secret are not among them.
@@ -44,11 +45,28 @@ impl DynamoStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
         let owner = SecretOwner::tenant(&tenant.id);
         let item = seal_item(&self.sealer, &owner, tenant_item(tenant)?).await?;
+        // The tenant and its directory entry are written together.
+        let put = |item: Item, condition: Option<&str>| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .set_condition_expression(condition.map(str::to_owned))
+                .build()
+                .map_err(build_err)
+        };
+        let directory = Self::tenant_directory_item(&summary(tenant, tenant.created_at))?;
         self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(put(item, Some("attribute_not_exists(pk)"))?)
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(put(directory, None)?)
+                    .build(),
+            )
             .send()
             .await
             .map(|_| ())
@@ -92,6 +110,14 @@ impl DynamoStore {
             .await
             .map_err(map_err)?
             .attributes;
+        let created_at = old
+            .as_ref()
+            .and_then(|o| o.get("created_at"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(tenant.created_at);
+        self.put_tenant_directory(&summary(tenant, created_at))
+            .await?;
         self.seal_clear_signing_secret(&tenant.id, old).await
     }
 
@@ -128,5 +154,15 @@ impl DynamoStore {
             Ok(_) | Err(StoreError::Conflict) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// A tenant's directory entry.
+fn summary(tenant: &Tenant, created_at: i64) -> TenantSummary {
+    TenantSummary {
+        id: tenant.id.clone(),
+        name: tenant.name.clone(),
+        created_at,
+        updated_at: tenant.updated_at,
     }
 }

@@ -40,6 +40,8 @@ struct State {
     jobs: HashMap<Key2, JobRecord>,
     /// The reconciler's cursor (last minute done) and lease.
     reconcile: (Option<i64>, EpochMillis),
+    event_types: BTreeMap<String, crate::domain::catalog::EventTypeRecord>,
+    portal_links: HashMap<String, crate::ports::console::PortalLink>,
 }
 
 /// Every storage role, in memory.
@@ -153,6 +155,7 @@ fn conflict<T>() -> Result<T, StoreError> {
 }
 
 mod accounts;
+mod console;
 mod deliveries;
 mod queue;
 

@@ -115,6 +115,14 @@ impl Redrive for MemoryQueue {
         self.sent.lock().unwrap().extend(moved);
         Ok(n)
     }
+
+    async fn depth(&self) -> Result<crate::ports::queue::QueueDepth, QueueError> {
+        self.check()?;
+        Ok(crate::ports::queue::QueueDepth {
+            waiting: self.dead.lock().unwrap().len() as u64,
+            in_flight: 0,
+        })
+    }
 }
 
 #[async_trait]

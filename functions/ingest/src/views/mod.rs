@@ -58,6 +58,9 @@ pub struct EndpointView {
     pub disabled_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disabled_at: Option<String>,
+    /// Since when every finished delivery has failed (absent while it is healthy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<String>,
     pub secret: String,
     #[serde(flatten)]
     pub settings: SettingsPatch,
@@ -75,6 +78,7 @@ impl EndpointView {
             enabled: e.enabled,
             disabled_reason: e.disabled_reason.clone(),
             disabled_at: e.disabled_at.map(rfc3339),
+            failing_since: e.failing_since.map(rfc3339),
             secret: e.secret.expose().to_owned(),
             settings: e.settings.clone(),
             created_at: rfc3339(e.created_at),
@@ -340,3 +344,5 @@ pub struct Health {
     pub table: String,
     pub queue: String,
 }
+mod console;
+pub use console::*;
