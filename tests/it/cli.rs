@@ -862,3 +862,155 @@ async fn cli_dlq_redrive_moves_everything_back() {
     crate::harness::record_secret(k);
     cli.json(&["--key", k, "dlq", "redrive"], 3).await;
 }
+
+/// The routes of issue 10 through the CLI: the event-type catalog, the tenant list, a test
+/// event to one endpoint, the operator's view of unhealthy endpoints, DLQ depth, portal links.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cli_catalog_tenant_list_test_events_admin_views_and_portal() {
+    let stack = Stack::builder().start().await;
+    let cli = acme(&stack).await;
+    stack.tenant("beta", json!({})).await;
+    let schema = r#"{"type":"object","required":["job_id"]}"#;
+    let t = cli
+        .json(
+            &[
+                "event-types",
+                "put",
+                "job.completed",
+                "--description",
+                "A job finished",
+                "--schema",
+                schema,
+                "--example",
+                r#"{"job_id":"job_example"}"#,
+            ],
+            0,
+        )
+        .await;
+    assert_eq!(t["name"], "job.completed");
+    cli.json(
+        &[
+            "event-types",
+            "put",
+            "job.failed",
+            "--description",
+            "A job failed",
+        ],
+        0,
+    )
+    .await;
+    let key = cli.json(&["-t", "acme", "api-keys", "create"], 0).await;
+    let tenant_key = key["key"].as_str().unwrap().to_owned();
+    crate::harness::record_secret(&tenant_key);
+    let list = cli
+        .json(&["--key", &tenant_key, "event-types", "list"], 0)
+        .await;
+    let names: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["job.completed", "job.failed"]);
+    assert_eq!(list["strict"], false);
+    let got = cli.json(&["event-types", "get", "job.completed"], 0).await;
+    assert_eq!(got["schema"]["required"], json!(["job_id"]));
+    cli.json(
+        &[
+            "--key",
+            &tenant_key,
+            "event-types",
+            "put",
+            "x.y",
+            "--description",
+            "no",
+        ],
+        3,
+    )
+    .await;
+    cli.json(&["event-types", "delete", "job.failed"], 0).await;
+    cli.json(&["event-types", "get", "job.failed"], 4).await;
+    let table = cli.run(&["event-types", "list"]).await;
+    assert!(
+        text(&table.stdout).contains("A job finished")
+            && text(&table.stdout).contains("not strict")
+    );
+
+    let tenants = cli
+        .json(&["tenants", "list", "--limit", "1", "--all"], 0)
+        .await;
+    let ids: Vec<&str> = tenants["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["acme", "beta"], "{tenants:?}");
+
+    // A test event to one endpoint: the catalog's example payload.
+    let rx = TestReceiver::start(vec![], None).await;
+    let ep = stack
+        .endpoint("acme", json!({"url": rx.url, "event_types": ["job.*"]}))
+        .await;
+    let ep_id = ep["id"].as_str().unwrap();
+    let sent = cli
+        .json(&["-t", "acme", "endpoints", "test", ep_id], 0)
+        .await;
+    assert_eq!(sent["event_type"], "job.completed");
+    let id = sent["deliveries"][0]["id"].as_str().unwrap();
+    let d = stack
+        .wait_delivery("acme", id, Duration::from_secs(20), final_status)
+        .await;
+    assert_eq!(d["status"], "delivered");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&rx.received()[0].body).unwrap(),
+        json!({"job_id": "job_example"})
+    );
+    let custom = cli
+        .json(
+            &[
+                "-t",
+                "acme",
+                "endpoints",
+                "test",
+                ep_id,
+                "--event-type",
+                "job.completed",
+                "--data",
+                r#"{"job_id":"mine"}"#,
+            ],
+            0,
+        )
+        .await;
+    assert_eq!(custom["deliveries"].as_array().unwrap().len(), 1);
+
+    // The operator's views.
+    let off = stack
+        .endpoint(
+            "beta",
+            json!({"url": "https://example.com/off", "event_types": ["*"], "enabled": false}),
+        )
+        .await;
+    let disabled = cli
+        .json(&["admin", "endpoints", "--state", "disabled"], 0)
+        .await;
+    let found: Vec<&str> = disabled["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, [off["id"].as_str().unwrap()], "{disabled}");
+    assert!(disabled["data"][0].get("secret").is_none());
+    let dlq = cli.json(&["dlq", "status"], 0).await;
+    assert_eq!(dlq["depth"], 0);
+    let link = cli
+        .json(&["-t", "acme", "portal", "--ttl-seconds", "60"], 0)
+        .await;
+    let url = link["url"].as_str().unwrap();
+    crate::harness::record_secret(url.split("token=").nth(1).unwrap_or(url));
+    assert!(url.contains("/portal#"), "{url}");
+    assert!(link["expires_at"].is_string());
+    cli.json(&["--key", &tenant_key, "-t", "acme", "portal"], 3)
+        .await;
+}

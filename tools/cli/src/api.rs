@@ -106,10 +106,18 @@ impl Api {
         &self,
         tenant: &str,
         endpoint: &str,
-        event_type: &str,
+        event_type: Option<&str>,
+        payload: Option<Value>,
     ) -> CliResult<Accepted> {
         let path = format!("{}/test", Self::endpoint_path(tenant, endpoint));
-        let body = json!({"event_type": event_type});
+        let mut body = serde_json::Map::new();
+        if let Some(t) = event_type {
+            body.insert("event_type".into(), t.into());
+        }
+        if let Some(p) = payload {
+            body.insert("payload".into(), p);
+        }
+        let body = Value::Object(body);
         self.client
             .call(Method::POST, &path, &[], Some(&body))
             .await
@@ -209,8 +217,14 @@ impl Api {
             .await
     }
 
-    pub async fn endpoints_in_state(&self, state: &str) -> CliResult<Object> {
-        let query = [("state", state.to_owned())];
+    pub async fn endpoints_in_state(
+        &self,
+        state: Option<&str>,
+        cursor: Option<&str>,
+    ) -> CliResult<Page<Object>> {
+        let mut query = vec![("limit", "25".to_owned())];
+        query.extend(state.map(|s| ("state", s.to_owned())));
+        query.extend(cursor.map(|c| ("cursor", c.to_owned())));
         self.client
             .call(Method::GET, "/v1/admin/endpoints", &query, NO_BODY)
             .await

@@ -220,11 +220,15 @@ pub enum EndpointCmd {
         #[arg(long)]
         grace_period_seconds: Option<u32>,
     },
-    /// Send a test event to this endpoint.
+    /// Send a test event to this endpoint only (202 with the event).
     Test {
         id: String,
-        #[arg(long, default_value = "hookrelay.test")]
-        event_type: String,
+        /// Default: the first catalogued type the endpoint subscribes to.
+        #[arg(long)]
+        event_type: Option<String>,
+        /// The payload as JSON (or @file); default: the catalog's example for the type.
+        #[arg(long, short = 'd')]
+        data: Option<String>,
     },
 }
 
@@ -271,8 +275,9 @@ pub enum EventTypeCmd {
     /// Create or update (admin key).
     Put {
         name: String,
+        /// What the event means (shown to customers choosing subscriptions).
         #[arg(long)]
-        description: Option<String>,
+        description: String,
         /// A JSON Schema for the payload, as JSON (or @file).
         #[arg(long)]
         schema: Option<String>,
@@ -405,10 +410,11 @@ pub enum DlqCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCmd {
-    /// Endpoints across tenants that are failing or disabled.
+    /// Endpoints across tenants that are failing or disabled (both without --state); every
+    /// page is read.
     Endpoints {
-        #[arg(long, value_enum, default_value_t = EndpointState::Failing)]
-        state: EndpointState,
+        #[arg(long, value_enum)]
+        state: Option<EndpointState>,
     },
 }
 

@@ -40,26 +40,32 @@ pub async fn tenants(ctx: &Ctx, cmd: TenantCmd) -> CliResult {
             ctx.out.show(&tenant, tenant_table)
         }
         TenantCmd::List(page) => {
-            let all = collect_pages(&page, |cursor| {
+            let (data, next_cursor) = collect_pages(&page, |cursor| {
                 let api = &api;
                 async move { api.list_tenants(page.limit, cursor.as_deref()).await }
             })
             .await?;
-            ctx.out.show(&all, |(items, next)| {
-                let rows = items
+            let list = crate::model::Page {
+                data,
+                next_cursor,
+                rest: Map::new(),
+            };
+            ctx.out.show(&list, |l| {
+                let rows = l
+                    .data
                     .iter()
                     .map(|t: &Tenant| {
                         vec![
                             t.id.clone(),
                             opt(&t.name),
-                            field(&t.rest, "max_endpoints"),
                             field(&t.rest, "created_at"),
+                            field(&t.rest, "updated_at"),
                         ]
                     })
                     .collect();
                 with_next(
-                    table(&["id", "name", "max endpoints", "created"], rows),
-                    next,
+                    table(&["id", "name", "created", "updated"], rows),
+                    &l.next_cursor,
                 )
             })
         }
@@ -175,8 +181,15 @@ pub async fn endpoints(ctx: &Ctx, cmd: EndpointCmd) -> CliResult {
             };
             api.rotate_secret(&tenant, &id, &body).await?
         }
-        EndpointCmd::Test { id, event_type } => {
-            let accepted = api.test_endpoint(&tenant, &id, &event_type).await?;
+        EndpointCmd::Test {
+            id,
+            event_type,
+            data,
+        } => {
+            let payload = data.map(|d| json_arg("--data", &d)).transpose()?;
+            let accepted = api
+                .test_endpoint(&tenant, &id, event_type.as_deref(), payload)
+                .await?;
             return ctx.out.show(&accepted, super::events::accepted_table);
         }
     };
@@ -357,33 +370,34 @@ pub async fn portal(ctx: &Ctx, args: PortalArgs) -> CliResult {
 pub async fn admin(ctx: &Ctx, cmd: AdminCmd) -> CliResult {
     let api = ctx.api()?;
     let AdminCmd::Endpoints { state } = cmd;
-    let name = match state {
+    let state = state.map(|s| match s {
         EndpointState::Failing => "failing",
         EndpointState::Disabled => "disabled",
-    };
-    let list = api.endpoints_in_state(name).await?;
-    ctx.out.show(&list, |l| {
-        let rows = l["data"]
-            .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .map(|e| {
-                        [
-                            "tenant_id",
-                            "id",
-                            "url",
-                            "enabled",
-                            "disabled_reason",
-                            "failing_since",
-                        ]
-                        .iter()
-                        .map(|f| field_of(e, f))
-                        .collect()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+    });
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = api.endpoints_in_state(state, cursor.as_deref()).await?;
+        all.extend(page.data);
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let list = json!({ "data": all });
+    ctx.out.show(&list, |_| {
+        let columns = [
+            "tenant_id",
+            "id",
+            "url",
+            "enabled",
+            "disabled_reason",
+            "failing_since",
+        ];
+        let rows = all
+            .iter()
+            .map(|e| columns.iter().map(|f| field_of(e, f)).collect())
+            .collect();
         table(
             &[
                 "tenant",
