@@ -301,6 +301,11 @@ fn verify_checks_every_scheme_and_says_why() {
 
 /// A scripted API: answers each connection with the next (status, body).
 fn fake_api(answers: Vec<(u16, &'static str)>) -> String {
+    slow_api(answers, Duration::ZERO)
+}
+
+/// The same, waiting `delay` before each answer.
+fn slow_api(answers: Vec<(u16, &'static str)>, delay: Duration) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
@@ -321,6 +326,7 @@ fn fake_api(answers: Vec<(u16, &'static str)>) -> String {
             }
             let mut sink = vec![0; length];
             let _ = reader.read_exact(&mut sink);
+            std::thread::sleep(delay);
             let _ = write!(
                 stream,
                 "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -492,4 +498,90 @@ fn listen_verifies_prints_and_answers() {
         stderr.contains("received 3 request(s): 2 verified, 1 failed verification"),
         "{stderr}"
     );
+}
+
+fn interrupt(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Ctrl-C during a bulk retry: the request in flight finishes, nothing more is sent, the
+/// summary says what was done and the exit is 130.
+#[test]
+fn ctrl_c_stops_bulk_work_and_says_what_was_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let answer = (202, r#"{"id":"dlv_x","status":"failed","queued":true}"#);
+    let api = slow_api(vec![answer; 40], Duration::from_millis(150));
+    let ids: Vec<String> = (0..40).map(|i| format!("dlv_{i}")).collect();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("hookrelay"))
+        .env("HOOKRELAY_CONFIG", dir.path().join("c.toml"))
+        .env("NO_COLOR", "1")
+        .args([
+            "--api",
+            &api,
+            "--key",
+            "k",
+            "-t",
+            "acme",
+            "retry",
+            "--concurrency",
+            "1",
+            "-o",
+            "json",
+        ])
+        .args(&ids)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_of(&out.stdout);
+    let (queued, skipped) = (
+        v["queued"].as_u64().unwrap(),
+        v["not_attempted"].as_u64().unwrap(),
+    );
+    assert!(queued >= 1 && skipped >= 1, "{v}");
+    assert_eq!(queued + skipped, 40, "{v}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("interrupted: {queued} of 40 retries queued")),
+        "{stderr}"
+    );
+
+    // `listen` stops on Ctrl-C with its count.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("hookrelay"))
+        .env("HOOKRELAY_CONFIG", dir.path().join("c.toml"))
+        .args(["listen", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(post(port, &[], b"{}").starts_with("HTTP/1.1 204"));
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("received 1 request(s)"), "{stderr}");
 }

@@ -147,6 +147,12 @@ pub async fn api_keys(ctx: &Ctx, cmd: KeyCmd) -> CliResult {
 
 pub async fn endpoints(ctx: &Ctx, cmd: EndpointCmd) -> CliResult {
     let (api, tenant) = (ctx.api()?, ctx.tenant()?);
+    // Tables show the secret where it is the point of the command (create, get,
+    // rotate-secret), not after an update; `--output json` prints the API's answer as it is.
+    let show_secret = matches!(
+        cmd,
+        EndpointCmd::Create(_) | EndpointCmd::Get { .. } | EndpointCmd::RotateSecret { .. }
+    );
     let endpoint = match cmd {
         EndpointCmd::Create(fields) => api.create_endpoint(&tenant, &create_body(fields)?).await?,
         EndpointCmd::List => {
@@ -193,7 +199,7 @@ pub async fn endpoints(ctx: &Ctx, cmd: EndpointCmd) -> CliResult {
             return ctx.out.show(&accepted, super::events::accepted_table);
         }
     };
-    ctx.out.show(&endpoint, endpoint_table)
+    ctx.out.show(&endpoint, |e| endpoint_table(e, show_secret))
 }
 
 fn create_body(f: EndpointFields) -> CliResult<Value> {
@@ -257,14 +263,19 @@ fn endpoint_rows(list: &[Endpoint]) -> String {
     table(&["id", "url", "event types", "state", "description"], rows)
 }
 
-fn endpoint_table(e: &Endpoint) -> String {
+fn endpoint_table(e: &Endpoint, show_secret: bool) -> String {
+    let secret = if show_secret {
+        field(&e.rest, "secret")
+    } else {
+        "(not shown: hookrelay endpoints get)".into()
+    };
     let mut rows = vec![
         ("id", e.id.clone()),
         ("url", e.url.clone()),
         ("event types", e.event_types.join(", ")),
         ("enabled", e.enabled.to_string()),
         ("description", opt(&e.description)),
-        ("secret", field(&e.rest, "secret")),
+        ("secret", secret),
     ];
     for name in [
         "disabled_reason",
