@@ -110,9 +110,10 @@ pub fn field_of(v: &serde_json::Value, name: &str) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-/// A delivery status, coloured (green delivered, red failed, yellow pending).
+/// A delivery status, coloured (green delivered, red failed, yellow pending); spaces around it
+/// (padding) are kept. Not for table cells (the escapes would count in the width).
 pub fn status(s: &str) -> String {
-    match s {
+    match s.trim() {
         "delivered" => s.green().to_string(),
         "failed" => s.red().to_string(),
         "pending" => s.yellow().to_string(),

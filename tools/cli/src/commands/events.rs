@@ -9,7 +9,7 @@ use crate::api::Api;
 use crate::args::{DeliveryCmd, EventCmd, PageArgs, SendArgs};
 use crate::exit::{CliError, CliResult};
 use crate::model::{Accepted, Delivery, Event, Page};
-use crate::output::{field, opt, pairs, status, table};
+use crate::output::{field, opt, pairs, table};
 
 pub async fn send(ctx: &Ctx, args: SendArgs) -> CliResult {
     let (api, tenant) = (ctx.api()?, ctx.tenant()?);
@@ -178,7 +178,7 @@ fn delivery_rows(list: &[Delivery]) -> String {
                 field(&d.rest, "created_at"),
                 d.event_type.clone(),
                 opt(&d.endpoint_id),
-                status(&d.status),
+                d.status.clone(),
                 d.attempt_count.to_string(),
                 match d.status.as_str() {
                     "pending" => field(&d.rest, "next_attempt_at"),
@@ -208,7 +208,7 @@ fn delivery_table(d: &Delivery) -> String {
         ("event type", d.event_type.clone()),
         ("endpoint", opt(&d.endpoint_id)),
         ("url", field(&d.rest, "url")),
-        ("status", status(&d.status)),
+        ("status", d.status.clone()),
         ("attempts", d.attempt_count.to_string()),
         ("next attempt", field(&d.rest, "next_attempt_at")),
         ("last error", field(&d.rest, "last_error")),

@@ -45,11 +45,11 @@ impl Seen {
 /// One line: time, event type, endpoint, status, attempts, last status code.
 pub fn line(d: &Delivery, last_code: Option<u16>) -> String {
     format!(
-        "{}  {:<24} {:<30} {:<9} attempts={:<3} last={}",
+        "{}  {:<24} {:<30} {} attempts={:<3} last={}",
         clean(&d.updated_at).dimmed(),
         clean(&d.event_type),
         clean(&opt(&d.endpoint_id)),
-        status(&d.status),
+        status(&format!("{:<9}", d.status)),
         d.attempt_count,
         opt(&last_code)
     )
