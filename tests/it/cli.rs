@@ -737,6 +737,32 @@ async fn cli_recover_and_bulk_retry() {
         (json!("done"), json!(3), json!("recover")),
         "{job}"
     );
+    let again = cli
+        .json(
+            &["-t", "acme", "jobs", "get", job["id"].as_str().unwrap()],
+            0,
+        )
+        .await;
+    assert_eq!(again["requeued"], 3);
+    cli.json(&["-t", "acme", "jobs", "get", "job_nope"], 4)
+        .await;
+    // --no-wait: the job as the API answered it (nothing failed is left: it requeues none).
+    let started = cli
+        .json(
+            &[
+                "-t",
+                "acme",
+                "recover",
+                "-e",
+                &ep_id,
+                "--since",
+                &since,
+                "--no-wait",
+            ],
+            0,
+        )
+        .await;
+    assert_eq!(started["kind"], "recover");
     assert!(
         text(&out.stderr).contains("recover job_"),
         "progress shown: {}",
