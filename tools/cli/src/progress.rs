@@ -123,13 +123,6 @@ impl Interrupt {
         Self(rx)
     }
 
-    /// Never fires (tests, and work that has nothing to stop).
-    pub fn never() -> Self {
-        let (tx, rx) = watch::channel(false);
-        std::mem::forget(tx);
-        Self(rx)
-    }
-
     pub fn fired(&self) -> bool {
         *self.0.borrow()
     }

@@ -146,8 +146,9 @@ pub async fn recover(ctx: &Ctx, args: RecoverArgs) -> CliResult {
     Ok(())
 }
 
-/// A redrive loop never runs more calls than this (a poison message can come back to the DLQ
-/// within seconds of being moved).
+/// A redrive loop never runs more calls than this. Each call drains the DLQ (or runs out of its
+/// 20 s budget), so the loop normally ends on the call after the last message moved; a message
+/// that keeps failing and coming back must not keep it going for ever.
 const MAX_REDRIVE_CALLS: u32 = 1_000;
 
 pub async fn dlq(ctx: &Ctx, cmd: DlqCmd) -> CliResult {
@@ -187,7 +188,7 @@ async fn redrive(ctx: &Ctx, api: &crate::api::Api) -> CliResult {
             progress.set_length(total);
         }
         progress.set_position(total);
-        if moved == 0 || calls >= MAX_REDRIVE_CALLS || depth.is_some_and(|d| total >= d && d > 0) {
+        if moved == 0 || calls >= MAX_REDRIVE_CALLS {
             break;
         }
         if interrupt.fired() {
