@@ -69,6 +69,11 @@ pub async fn run(ctx: &Ctx, args: ListenArgs) -> CliResult {
         done: Notify::new(),
     });
     let addr = SocketAddr::new(args.host, args.port);
+    if !args.host.is_loopback() {
+        crate::output::warn(&format!(
+            "listening on {addr}: reachable from other machines"
+        ));
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| CliError::failed(format!("cannot listen on {addr}: {e}")))?;
