@@ -14,6 +14,9 @@
 3. Every choice of `FrontDoor` (HttpApi, FunctionUrl, Both) is checked as its own template:
    the conditions that depend on it are decided, what they exclude is removed, and the result
    goes through all of the above, plus checks that the chosen front doors (and only they) exist.
+4. So are the event sources (issue 12): all off (the defaults: nothing extra), all on with the
+   queue and topic created by the stack, and all on with the user's own queue and topic, each
+   with checks that exactly the chosen sources' resources, permissions and settings exist.
 
 A finding is either fixed in the template or suppressed there, rule by rule, with a one-line
 reason: `Metadata: cfn-lint: config: ignore_checks` for cfn-lint, `Metadata: checkov: skip`
@@ -58,11 +61,11 @@ def decode_template(path):
     return template
 
 
-def decide(expr, conditions, parameter, value):
-    """True/False for a condition expression that depends on `parameter` alone, else None."""
+def decide(expr, conditions, params):
+    """True/False for a condition expression that depends on the `params` alone, else None."""
     def operand(x):
-        if isinstance(x, dict) and list(x) == ["Ref"] and x["Ref"] == parameter:
-            return value
+        if isinstance(x, dict) and list(x) == ["Ref"] and x["Ref"] in params:
+            return params[x["Ref"]]
         return x if isinstance(x, str) else None
 
     if not isinstance(expr, dict) or len(expr) != 1:
@@ -72,8 +75,8 @@ def decide(expr, conditions, parameter, value):
         a, b = (operand(x) for x in args)
         return None if a is None or b is None else a == b
     if fn == "Condition":
-        return decide(conditions.get(args), conditions, parameter, value)
-    parts = [decide(x, conditions, parameter, value) for x in args]
+        return decide(conditions.get(args), conditions, params)
+    parts = [decide(x, conditions, params) for x in args]
     if None in parts:
         return None
     return {"Fn::Not": lambda: not parts[0], "Fn::And": lambda: all(parts), "Fn::Or": lambda: any(parts)}.get(
@@ -94,11 +97,11 @@ def resolve(node, decided):
     return node
 
 
-def render(template, parameter, value):
-    """The template as deployed with `parameter` = `value`."""
+def render(template, params):
+    """The template as deployed with the `params` (name: value) chosen."""
     t = copy.deepcopy(template)
     conditions = t.get("Conditions", {})
-    decided = {n: d for n, c in conditions.items() if (d := decide(c, conditions, parameter, value)) is not None}
+    decided = {n: d for n, c in conditions.items() if (d := decide(c, conditions, params)) is not None}
     for section in ("Resources", "Outputs"):
         for name in list(t.get(section, {})):
             cond = t[section][name].get("Condition")
@@ -110,6 +113,8 @@ def render(template, parameter, value):
     for name in decided:
         del conditions[name]
     t = resolve(t, decided)
+    # A chosen parameter's value is written in where it is referred to.
+    t = substitute(t, params)
     # Parameters nothing refers to any more (the decided one, those of removed resources) go.
     body = json.dumps({k: v for k, v in t.items() if k != "Parameters"}, default=str)
     t["Parameters"] = {
@@ -119,13 +124,71 @@ def render(template, parameter, value):
     return t
 
 
+def substitute(node, params):
+    """`node` with every `Ref` to a chosen parameter replaced by its value."""
+    if isinstance(node, dict):
+        if list(node) == ["Ref"] and node["Ref"] in params:
+            return params[node["Ref"]]
+        return {k: substitute(v, params) for k, v in node.items()}
+    if isinstance(node, list):
+        return [substitute(x, params) for x in node]
+    return node
+
+
+SOURCES = {
+    "off": {"EventBridgeBusName": "", "ProducerQueue": "", "SnsTopic": ""},
+    "created": {"EventBridgeBusName": "default", "ProducerQueue": "create", "SnsTopic": "create"},
+    "existing": {
+        "EventBridgeBusName": "orders",
+        "ProducerQueue": "arn:aws:sqs:us-east-1:123456789012:producer-events",
+        "SnsTopic": "arn:aws:sns:us-east-1:123456789012:producer-events",
+    },
+}
+
+
+def sources_problems(choice, translated):
+    """What the translation of a Sources rendering lacks or has too much of."""
+    res = translated["Resources"]
+    on = choice != "off"
+    kinds = [r["Type"] for r in res.values()]
+    env = res["IngestFunction"]["Properties"]["Environment"]["Variables"]
+    problems = []
+    for kind, want in [("AWS::Events::Rule", on), ("AWS::SNS::Subscription", on),
+                       ("AWS::Lambda::EventInvokeConfig", on), ("AWS::CloudWatch::Alarm", True),
+                       ("AWS::SNS::Topic", choice == "created")]:
+        if (kind in kinds) != want:
+            problems.append(f"{kind} must {'' if want else 'not '}exist")
+    queues = [n for n, r in res.items() if r["Type"] == "AWS::SQS::Queue"]
+    want_queues = {"off": 2, "created": 5, "existing": 4}[choice]
+    if len(queues) != want_queues:
+        problems.append(f"{len(queues)} queues ({queues}), expected {want_queues}")
+    if on != bool(env.get("REJECTED_QUEUE_URL")):
+        problems.append("REJECTED_QUEUE_URL must be set exactly when a source is on")
+    maps = [r["Properties"] for r in res.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    producer = [m for m in maps if "Ingest" in json.dumps(m.get("FunctionName"))]
+    if on and (len(producer) != 1 or producer[0].get("FunctionResponseTypes") != ["ReportBatchItemFailures"]):
+        problems.append("the producer queue's mapping must exist and report batch item failures")
+    if not on and producer:
+        problems.append("no producer queue mapping without the source")
+    if on:
+        target = next(r for r in res.values() if r["Type"] == "AWS::Events::Rule")["Properties"]["Targets"][0]
+        if "RetryPolicy" not in target or "DeadLetterConfig" not in target:
+            problems.append("the EventBridge target needs a retry policy and a dead-letter queue")
+        principals = sorted(r["Properties"]["Principal"] for r in res.values() if r["Type"] == "AWS::Lambda::Permission"
+                            and r["Properties"]["Principal"] in ("events.amazonaws.com", "sns.amazonaws.com"))
+        if principals != ["events.amazonaws.com", "sns.amazonaws.com"]:
+            problems.append(f"invoke permissions for EventBridge and SNS, got {principals}")
+    return [f"Sources={choice}: {p}" for p in problems]
+
+
 def front_door_problems(front_door, translated):
     """What the translation of the `front_door` rendering lacks or has too much of."""
     res = translated["Resources"]
     kinds = [r["Type"] for r in res.values()]
     want_api, want_url = front_door in ("HttpApi", "Both"), front_door in ("FunctionUrl", "Both")
     urls = [r["Properties"] for r in res.values() if r["Type"] == "AWS::Lambda::Url"]
-    actions = sorted(r["Properties"]["Action"] for r in res.values() if r["Type"] == "AWS::Lambda::Permission")
+    actions = sorted(r["Properties"]["Action"] for r in res.values() if r["Type"] == "AWS::Lambda::Permission"
+                     and r["Properties"]["Principal"] not in ("events.amazonaws.com", "sns.amazonaws.com"))
     hosts = json.dumps(res["DeliveryFunction"]["Properties"]["Environment"]["Variables"]["OWN_API_HOSTS"])
     problems = []
     if ("AWS::ApiGatewayV2::Api" in kinds) != want_api or ("execute-api" in hosts) != want_api:
@@ -219,7 +282,8 @@ def run_checkov(paths):
 
 
 def own_problems(translated):
-    esm = [r["Properties"] for r in translated["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    esm = [r["Properties"] for r in translated["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping"
+           and "Delivery" in json.dumps(r["Properties"].get("FunctionName"))]
     problems = []
     if not esm or esm[0].get("FunctionResponseTypes") != ["ReportBatchItemFailures"]:
         problems.append("the delivery event source mapping must report batch item failures")
@@ -234,6 +298,8 @@ def check(name, sam_template, sam_path, tmp):
     problems = own_problems(translated)
     if name.startswith("FrontDoor="):
         problems += front_door_problems(name.split("=", 1)[1], translated)
+    if name.startswith("Sources="):
+        problems += sources_problems(name.split("=", 1)[1], translated)
     for p in problems:
         print(p)
     out = os.path.join(tmp, f"{name}.translated.json")
@@ -257,15 +323,18 @@ def main():
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         results.append(check("template", template, path, tmp))
-        for value in FRONT_DOORS:
-            rendered = render(template, "FrontDoor", value)
-            rendered_path = os.path.join(tmp, f"FrontDoor={value}.json")
+        choices = [(f"FrontDoor={v}", {"FrontDoor": v}) for v in FRONT_DOORS]
+        choices += [(f"Sources={k}", params) for k, params in SOURCES.items()]
+        for name, params in choices:
+            rendered = render(template, params)
+            rendered_path = os.path.join(tmp, f"{name}.json")
             with open(rendered_path, "w") as f:
                 json.dump(rendered, f, indent=1, default=str)
-            results.append(check(f"FrontDoor={value}", rendered, rendered_path, tmp))
+            results.append(check(name, rendered, rendered_path, tmp))
     if not all(results):
         sys.exit(1)
-    print(f"template ok: as written and rendered with FrontDoor = {', '.join(FRONT_DOORS)}")
+    print(f"template ok: as written and rendered with FrontDoor = {', '.join(FRONT_DOORS)} "
+          f"and the sources {', '.join(SOURCES)}")
 
 
 if __name__ == "__main__":

@@ -24,12 +24,46 @@ def call(api, key, method, path, body=None):
         return e.code, json.loads(e.read() or b"null")
 
 
+def from_sources(api, key, tenant, ok_ep, args, problems):
+    """Events from the producer queue and the producer topic (SNS -> the queue -> ingest), and
+    one the pipeline must refuse (an unknown tenant) kept in the rejected-events queue."""
+    import boto3
+    session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test",
+                                    region_name="us-east-1")
+    sqs = session.client("sqs", endpoint_url=args.aws_endpoint)
+    sns = session.client("sns", endpoint_url=args.aws_endpoint)
+    body = lambda job, **extra: json.dumps({"tenant_id": tenant, "event_type": "job.failed",
+                                            "payload": {"job_id": job, "status": "failed"}, **extra})
+    sqs.send_message(QueueUrl=args.producer_queue_url, MessageBody=body("job_from_queue"))
+    sns.publish(TopicArn=args.topic_arn, Message=body("job_from_topic"))
+    nobody = json.dumps({"tenant_id": f"{tenant}-missing", "event_type": "job.failed", "payload": {}})
+    sqs.send_message(QueueUrl=args.producer_queue_url, MessageBody=nobody)
+    print("\nsources: one event on the producer queue, one on the producer topic, one for an unknown tenant")
+    deadline, seen, rejected = time.time() + 60, [], []
+    while time.time() < deadline and (len(seen) < 2 or not rejected):
+        _, page = call(api, key, "GET", f"/v1/tenants/{tenant}/endpoints/{ok_ep['id']}/deliveries?limit=10")
+        seen = [d for d in (page or {}).get("data", []) if d.get("event_type") == "job.failed"
+                and d.get("status") == "delivered"]
+        _, held = call(api, key, "GET", "/v1/admin/rejected?limit=100")
+        rejected = [r for r in (held or {}).get("data", []) if f"{tenant}-missing" in r["record"]]
+        time.sleep(0.5)
+    print(f"  delivered from the sources: {len(seen)} (want 2)")
+    if rejected:
+        r = rejected[0]
+        print(f"  rejected ({r['source']}): {r['reason']['code']}: {r['reason']['message']}")
+    if len(seen) != 2 or not rejected:
+        problems.append(f"sources: {len(seen)} delivered (want 2), {len(rejected)} rejected (want 1)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--api", required=True)
     ap.add_argument("--admin-key", required=True)
     ap.add_argument("--receiver", required=True)
     ap.add_argument("--secret", required=True)
+    ap.add_argument("--aws-endpoint", help="moto's URL, for the producer queue and topic")
+    ap.add_argument("--producer-queue-url")
+    ap.add_argument("--topic-arn")
     args = ap.parse_args()
     api, key = args.api.rstrip("/"), args.admin_key
     tenant = f"demo-{uuid.uuid4().hex[:8]}"
@@ -109,6 +143,9 @@ def main():
     print(f"\nreceiver: {len(received)} POSTs, {verified} verified with the official standardwebhooks library")
     if len(received) != 4 or verified != 4:
         problems.append(f"receiver got {len(received)} POSTs, {verified} verified; want 4 and 4")
+
+    if args.producer_queue_url and args.topic_arn:
+        from_sources(api, key, tenant, ok_ep, args, problems)
 
     # A link that opens this tenant's portal (one use, 24 h): what the SaaS hands its customer.
     status, link = call(api, key, "POST", f"/v1/tenants/{tenant}/portal-sessions", {"ttl_seconds": 86400})

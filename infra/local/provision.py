@@ -8,8 +8,13 @@ prefix so concurrent stacks and tests never share a queue or table.
 The template's unconditional KMS keys are created too (moto implements KMS: GenerateDataKey and
 Decrypt with encryption contexts), so the functions seal secrets locally with the same code.
 
+The asynchronous sources' queues are created as well (the rejected-events queue, the sources'
+dead-letter queue, the producer queue), and the producer topic (moto's SNS), subscribed to the
+producer queue as SNS would deliver to it (raw message delivery off: each message is an SNS
+notification), so the local stack takes events from a queue and a topic.
+
 Prints one JSON object: {"table_name", "queue_url", "dlq_url", "max_receive_count",
-"secrets_key_id"}.
+"secrets_key_id", "rejected_url", "producer_queue_url", "topic_arn"}.
 """
 import argparse
 import json
@@ -88,6 +93,10 @@ def main():
             out["max_receive_count"] = int(resolve(props["RedrivePolicy"], params, arns)["maxReceiveCount"])
         elif name == "DeadLetterQueue":
             out["dlq_url"] = url
+        elif name == "RejectedEventsQueue":
+            out["rejected_url"] = url
+        elif name == "ProducerQueueResource":
+            out["producer_queue_url"] = url
 
     for name, res in resources.items():
         if res["Type"] != "AWS::DynamoDB::Table":
@@ -119,6 +128,14 @@ def main():
             kms.enable_key_rotation(KeyId=arn)
         if name == "SecretsKey":
             out["secrets_key_id"] = arn
+
+    topics = [n for n, r in resources.items() if r["Type"] == "AWS::SNS::Topic"]
+    if topics and "ProducerQueueResource" in arns:
+        sns = session.client("sns", endpoint_url=args.endpoint)
+        topic = sns.create_topic(Name=f"{args.prefix}-{topics[0]}")["TopicArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arns["ProducerQueueResource"]["Arn"],
+                      Attributes={"RawMessageDelivery": "false"})
+        out["topic_arn"] = topic
 
     missing = {"table_name", "queue_url", "dlq_url", "secrets_key_id"} - out.keys()
     if missing:

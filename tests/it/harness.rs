@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use shared::adapters::dynamo::DynamoStore;
 use shared::adapters::http::HttpSender;
 use shared::adapters::kms::KmsVault;
+use shared::adapters::rejections::SqsRejections;
 use shared::adapters::sealer::SecretSealer;
 use shared::adapters::sqs::{SqsQueue, SqsRedrive};
 use shared::domain::address_policy::AddressPolicy;
@@ -142,6 +143,9 @@ pub struct Provisioned {
     pub max_receive_count: u32,
     /// The template's `SecretsKey`, created in moto's KMS.
     pub secrets_key_id: String,
+    /// The asynchronous sources' queues (issue 12).
+    pub rejected_url: String,
+    pub producer_queue_url: String,
 }
 
 /// Creates this test's table and queues from the template.
@@ -206,6 +210,8 @@ impl Invoke for InProcess {
 pub struct Stack {
     pub resources: Provisioned,
     pub app: App,
+    /// What the app serves with (for invocations that are not HTTP: `ingest::lambda::handle`).
+    pub state: AppState,
     pub ingest_config: IngestConfig,
     pub worker: Arc<TestWorker>,
     pub sqs: aws_sdk_sqs::Client,
@@ -307,6 +313,7 @@ impl StackBuilder {
             secrets_key_id: resources.secrets_key_id.clone(),
             strict_event_types: false,
             portal: Default::default(),
+            sources: Default::default(),
         };
         ingest(&mut config);
         let redrive = SqsRedrive::new(
@@ -315,12 +322,13 @@ impl StackBuilder {
             &resources.queue_url,
             Duration::from_secs(20),
         );
-        let app = ingest::app(AppState::new(
-            store.clone(),
-            queue.clone(),
-            redrive,
-            config.clone(),
+        let rejections = SqsRejections::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(&aws),
+            &resources.rejected_url,
         ));
+        let state = AppState::new(store.clone(), queue.clone(), redrive, config.clone())
+            .with_rejections(rejections);
+        let app = ingest::app(state.clone());
         let worker = Arc::new(Worker::new(
             store,
             queue,
@@ -330,6 +338,7 @@ impl StackBuilder {
         let mut stack = Stack {
             resources,
             app,
+            state,
             ingest_config: config,
             worker,
             sqs: aws_sdk_sqs::Client::new(&aws),

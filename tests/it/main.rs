@@ -21,4 +21,5 @@ mod receiver;
 mod recipes;
 mod secrets_at_rest;
 mod signatures;
+mod sources;
 mod ssrf;

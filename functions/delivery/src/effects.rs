@@ -82,6 +82,10 @@ impl<S: WorkerStore, Q: Enqueue + Visibility, H: Sender> Worker<S, Q, H> {
         } else {
             match self.store.mark_failing(tenant_id, endpoint_id, now).await {
                 Ok(since) => {
+                    // This instance's copy of the endpoint must know the clock runs, or its
+                    // next success would not clear it.
+                    self.endpoints
+                        .invalidate(&(tenant_id.to_owned(), endpoint_id.to_owned()));
                     let window = i64::try_from(self.options.auto_disable_after.as_millis())
                         .unwrap_or(i64::MAX);
                     (now - since >= window)

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -24,9 +24,9 @@ use shared::ports::{
     OutboundRequest, Sender, TenantWrite,
 };
 
-/// Answers every attempt with one status and counts the POSTs.
+/// Answers every attempt with one status (a test may change it) and counts the POSTs.
 struct CountingSender {
-    status: u16,
+    status: AtomicU16,
     sent: AtomicUsize,
 }
 
@@ -34,7 +34,7 @@ struct CountingSender {
 impl Sender for CountingSender {
     async fn send(&self, _: OutboundRequest) -> AttemptResult {
         self.sent.fetch_add(1, Ordering::SeqCst);
-        AttemptResult::from_status(self.status, 3)
+        AttemptResult::from_status(self.status.load(Ordering::SeqCst), 3)
     }
 }
 
@@ -83,7 +83,7 @@ async fn worker_with(status: u16, secret: Secret, options: WorkerOptions) -> Tes
         store,
         MemoryQueue::new(),
         CountingSender {
-            status,
+            status: AtomicU16::new(status),
             sent: AtomicUsize::new(0),
         },
         options,
@@ -746,4 +746,35 @@ async fn a_manual_attempt_that_loses_the_record_race_is_not_made_again() {
     let attempts = w.store().get_attempts("acme", &before.id).await.unwrap();
     assert_eq!(attempts.len(), 1, "the scheduled one is recorded, once");
     assert_eq!(attempts[0].id, "att_scheduled");
+}
+
+#[tokio::test]
+async fn a_success_after_a_failure_clears_the_failing_clock_even_with_a_cached_endpoint() {
+    let w = worker(500).await;
+    // The endpoint is read (and cached) healthy by a first delivery's attempt.
+    add_delivery(&w, "dlv_1", |_| {}).await;
+    run(&w, "dlv_1").await;
+    // A delivery on its last attempt fails: the failing clock starts.
+    add_delivery(&w, "dlv_2", |d| d.attempt_count = 2).await;
+    run(&w, "dlv_2").await;
+    assert_eq!(stored(&w, "dlv_2").status, DeliveryStatus::Failed);
+    let ep = w
+        .store()
+        .get_endpoint("acme", "ep_1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(ep.failing_since.is_some(), "the clock runs");
+    // The receiver is back: the next success clears it (the cached copy knew no clock).
+    w.sender().status.store(200, Ordering::SeqCst);
+    let manual = record("m3", &message_for("acme", "dlv_2", true));
+    w.handle_batch(batch(vec![manual]), deadline()).await;
+    assert_eq!(stored(&w, "dlv_2").status, DeliveryStatus::Delivered);
+    let ep = w
+        .store()
+        .get_endpoint("acme", "ep_1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ep.failing_since, None, "a success clears the failing clock");
 }

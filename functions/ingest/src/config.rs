@@ -40,6 +40,55 @@ pub struct IngestConfig {
     pub strict_event_types: bool,
     /// Where the portal and console are served from, and who may frame them.
     pub portal: PortalConfig,
+    /// How events from AWS sources (EventBridge, SQS, SNS) are read, and where the ones that
+    /// cannot be accepted go.
+    pub sources: SourceConfig,
+}
+
+/// The asynchronous sources' settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceConfig {
+    /// `REJECTED_QUEUE_URL`: the rejected-events queue (unset: sources' invalid events fail and
+    /// are left to the source's own retries and dead-letter queue).
+    pub rejected_queue_url: Option<String>,
+    /// `EVENTBRIDGE_TYPE_FIELD`: where an EventBridge event's type is (`detail-type`, or a
+    /// dotted path such as `detail.type`).
+    pub eventbridge_type_field: String,
+    /// `EVENTBRIDGE_TENANT_FIELD`: where its tenant is (a dotted path, `detail.tenant_id`).
+    pub eventbridge_tenant_field: String,
+    /// `EVENTBRIDGE_TENANT`: one tenant for every EventBridge event (then the field is unused).
+    pub eventbridge_tenant: Option<String>,
+}
+
+impl Default for SourceConfig {
+    fn default() -> Self {
+        Self {
+            rejected_queue_url: None,
+            eventbridge_type_field: "detail-type".into(),
+            eventbridge_tenant_field: "detail.tenant_id".into(),
+            eventbridge_tenant: None,
+        }
+    }
+}
+
+impl SourceConfig {
+    fn from_env() -> Self {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let defaults = Self::default();
+        Self {
+            rejected_queue_url: var("REJECTED_QUEUE_URL"),
+            eventbridge_type_field: var("EVENTBRIDGE_TYPE_FIELD")
+                .unwrap_or(defaults.eventbridge_type_field),
+            eventbridge_tenant_field: var("EVENTBRIDGE_TENANT_FIELD")
+                .unwrap_or(defaults.eventbridge_tenant_field),
+            eventbridge_tenant: var("EVENTBRIDGE_TENANT"),
+        }
+    }
 }
 
 /// The web pages' settings (`/portal`, `/console`).
@@ -165,6 +214,7 @@ impl IngestConfig {
             secrets_key_id: required("SECRETS_KEY_ID")?,
             strict_event_types: flag("STRICT_EVENT_TYPES")?,
             portal: PortalConfig::from_env()?,
+            sources: SourceConfig::from_env(),
         })
     }
 }

@@ -1,34 +1,70 @@
-//! The Lambda side: HTTP API v2 and function URL events (same format) into `http` requests
-//! through `lambda_http`'s own conversion, and the runtime loop. `lambda_http` panics on a few
-//! inputs (a body flagged base64 that does not decode, a host or path that is not a URL, a query
-//! that is not a URI's); [`sanitize`] makes those plain 400/404 answers instead.
+//! The Lambda side: one entry point for every invocation shape ([`crate::sources::classify`]).
+//! HTTP API v2 and function URL events (same format) become `http` requests through
+//! `lambda_http`'s own conversion and are served by the router; SQS, SNS, EventBridge and direct
+//! invocations go to [`crate::sources`]. `lambda_http` panics on a few inputs (a body flagged
+//! base64 that does not decode, a host or path that is not a URL, a query that is not a URI's);
+//! [`sanitize`] makes those plain 400/404 answers instead.
 
 use base64::Engine;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Request};
-use tower::ServiceBuilder;
+use serde_json::value::RawValue;
+use tower::{Service, ServiceExt};
 
 use crate::app::App;
+use crate::sources::{self, Shape};
+use crate::state::AppState;
 
 /// An HTTP API v2 / function URL event as the request the router serves.
 pub fn into_request(event: ApiGatewayV2httpRequest) -> Request {
     LambdaRequest::ApiGatewayV2(sanitize(event)).into()
 }
 
-/// Runs the Lambda runtime loop: `lambda_http::run` with [`sanitize`] in front.
-pub async fn run(app: App) -> Result<(), lambda_runtime::Error> {
-    let service = ServiceBuilder::new()
-        .map_request(|event: LambdaEvent<LambdaRequest>| LambdaEvent {
-            payload: match event.payload {
-                LambdaRequest::ApiGatewayV2(e) => LambdaRequest::ApiGatewayV2(sanitize(e)),
-                other => other,
-            },
-            context: event.context,
-        })
-        .service(Adapter::from(app));
-    lambda_runtime::run(service).await
+/// Runs the Lambda runtime loop: each invocation to [`handle`].
+pub async fn run(app: App, state: AppState) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| {
+            let (app, state) = (app.clone(), state.clone());
+            async move { handle(app, &state, event).await }
+        },
+    ))
+    .await
+}
+
+/// One invocation, by its shape: the answer its caller expects.
+pub async fn handle(
+    app: App,
+    state: &AppState,
+    event: LambdaEvent<Box<RawValue>>,
+) -> Result<serde_json::Value, lambda_runtime::Error> {
+    let LambdaEvent { payload, context } = event;
+    let shape = sources::classify(&payload).inspect_err(|e| {
+        tracing::error!(error = %e, "an invocation of unknown shape");
+    })?;
+    let answer = match shape {
+        Shape::Http(e) => {
+            let request = LambdaEvent {
+                payload: LambdaRequest::ApiGatewayV2(sanitize(*e)),
+                context,
+            };
+            let mut adapter = Adapter::from(app);
+            let response = adapter.ready().await?.call(request).await?;
+            serde_json::to_value(response)?
+        }
+        Shape::Sqs(e) => serde_json::to_value(sources::sqs(state, e).await)?,
+        Shape::Sns(e) => {
+            sources::sns(state, e).await?;
+            serde_json::Value::Null
+        }
+        Shape::EventBridge => {
+            sources::eventbridge(state, &payload).await?;
+            serde_json::Value::Null
+        }
+        Shape::Direct => serde_json::to_value(sources::direct::invoke(state, &payload).await)?,
+    };
+    Ok(answer)
 }
 
 /// Takes out what `lambda_http` would panic on, and keeps the path as sent: the stage is never

@@ -10,6 +10,7 @@ use ingest::AppState;
 use ingest::config::IngestConfig;
 use shared::adapters::dynamo::DynamoStore;
 use shared::adapters::kms::KmsVault;
+use shared::adapters::rejections::SqsRejections;
 use shared::adapters::sealer::SecretSealer;
 use shared::adapters::sqs::{SqsQueue, SqsRedrive};
 
@@ -28,6 +29,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = IngestConfig::from_env()?;
     let aws = shared::adapters::aws::load_config().await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
+    let sqs_client = sqs.clone();
+    let config_rejected = config.sources.rejected_queue_url.clone();
     let state = AppState::new(
         DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&aws),
@@ -47,9 +50,15 @@ async fn main() -> Result<(), lambda_http::Error> {
         ),
         config,
     );
-    let app = ingest::app(state);
+    let state = match &config_rejected {
+        Some(url) => {
+            state.with_rejections(SqsRejections::new(SqsQueue::new(sqs_client.clone(), url)))
+        }
+        None => state,
+    };
+    let app = ingest::app(state.clone());
     match args.listen {
-        None => ingest::lambda::run(app).await,
+        None => ingest::lambda::run(app, state).await,
         Some(addr) => {
             let listener = tokio::net::TcpListener::bind(addr).await?;
             tracing::info!(%addr, "serving HTTP");

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use shared::ports::{Enqueue, Ping, Redrive, Store};
+use shared::ports::{Enqueue, Ping, Redrive, Rejections, Store};
 
 use crate::config::IngestConfig;
 
@@ -19,9 +19,17 @@ pub struct AppState {
     pub config: Arc<IngestConfig>,
     /// The event-type catalog's names, cached per instance for the strict checks.
     pub catalog: Arc<crate::service::catalog::CatalogCache>,
+    /// The rejected-events queue, when the deployment has one (any asynchronous source on).
+    pub rejections: Option<Arc<dyn Rejections>>,
 }
 
 impl AppState {
+    /// With the rejected-events queue.
+    pub fn with_rejections(mut self, rejections: impl Rejections + 'static) -> Self {
+        self.rejections = Some(Arc::new(rejections));
+        self
+    }
+
     /// The strict catalog's checks for this request (off unless `STRICT_EVENT_TYPES`).
     pub async fn strict(&self) -> Result<crate::service::catalog::Strict, crate::error::ApiError> {
         crate::service::catalog::Strict::of(
@@ -44,6 +52,7 @@ impl AppState {
             redrive: Arc::new(redrive),
             config: Arc::new(config),
             catalog: Arc::default(),
+            rejections: None,
         }
     }
 }

@@ -72,6 +72,7 @@ impl Api {
             secrets_key_id: "unused-by-the-memory-store".into(),
             strict_event_types: false,
             portal: Default::default(),
+            sources: Default::default(),
         };
         let state = AppState {
             store: store.clone(),
@@ -79,6 +80,7 @@ impl Api {
             redrive: Arc::new(MemoryQueue::new()),
             config: Arc::new(config),
             catalog: Default::default(),
+            rejections: None,
         };
         let api = Self {
             app: ingest::app(state),

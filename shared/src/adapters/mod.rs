@@ -10,6 +10,7 @@ pub mod http;
 pub mod kms;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
+pub mod rejections;
 pub mod sealer;
 pub mod sqs;
 pub mod tls;

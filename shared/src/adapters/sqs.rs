@@ -37,6 +37,10 @@ impl SqsQueue {
         &self.queue_url
     }
 
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// A cheap call proving the queue is reachable (health check).
     pub async fn check_reachable(&self) -> Result<(), QueueError> {
         self.client
@@ -201,7 +205,7 @@ impl SqsRedrive {
     }
 }
 
-fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(
+pub(crate) fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(
     e: aws_sdk_sqs::error::SdkError<E, R>,
 ) -> QueueError {
     QueueError::Unavailable(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())

@@ -10,6 +10,8 @@ pub use console::{
     EventTypes, PortalLink, PortalSessions, TenantDirectory, TenantPage, TenantSummary,
 };
 pub use key_vault::{DataKey, KeyVault, PlainKey, VaultError};
-pub use queue::{Enqueue, OutgoingMessage, QueueDepth, QueueError, Redrive, Visibility};
+pub use queue::{
+    Enqueue, Held, OutgoingMessage, QueueDepth, QueueError, Redrive, Rejections, Visibility,
+};
 pub use sender::{OutboundRequest, Sender};
 pub use store::*;

@@ -48,3 +48,24 @@ pub struct QueueDepth {
     pub waiting: u64,
     pub in_flight: u64,
 }
+
+/// A message received from a queue: its id, the handle that deletes it, and its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub message_id: String,
+    pub receipt: String,
+    pub body: String,
+}
+
+/// The rejected-events queue: events an asynchronous source brought that could not be accepted
+/// (bad type, unknown tenant, too large…), each with the reason, kept until re-submitted.
+#[async_trait]
+pub trait Rejections: Send + Sync {
+    /// Adds rejections (each body names the source record and the reason).
+    async fn reject(&self, messages: &[OutgoingMessage]) -> Result<(), QueueError>;
+    /// Up to `max` held rejections, hidden for `hide_seconds` (0: a look that leaves them
+    /// where they are).
+    async fn receive(&self, max: usize, hide_seconds: u32) -> Result<Vec<Held>, QueueError>;
+    /// Removes a received rejection.
+    async fn remove(&self, receipt: &str) -> Result<(), QueueError>;
+}

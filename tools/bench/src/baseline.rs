@@ -24,7 +24,7 @@ pub fn median(values: &[f64]) -> f64 {
 }
 
 /// Milliseconds from spawn to the first `next` poll, per start.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct ColdStarts {
     pub ingest_ms: Vec<f64>,
     pub delivery_ms: Vec<f64>,

@@ -50,7 +50,7 @@ pub const LEFT_OUT: &[&str] = &[
 ];
 
 /// Which front door ingest sits behind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum FrontDoor {
     /// API Gateway HTTP API: a fee per request.
     HttpApi,

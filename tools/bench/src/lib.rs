@@ -11,6 +11,7 @@ pub mod api;
 pub mod baseline;
 pub mod cost;
 pub mod ddb;
+pub mod doors;
 pub mod esm;
 pub mod function;
 pub mod meter;

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 /// One DynamoDB operation's totals.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct DdbOp {
     pub calls: u64,
     /// Calls DynamoDB would refuse (a failed condition is not one of them: it is billed).
@@ -48,7 +48,7 @@ impl DdbOp {
 }
 
 /// One SQS operation's totals.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SqsOp {
     pub calls: u64,
     /// Billed requests: every started 64 KB of a call's payload.
@@ -69,7 +69,7 @@ impl SqsOp {
 }
 
 /// Everything counted so far (or between two snapshots).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Tally {
     pub dynamodb: BTreeMap<String, DdbOp>,
     /// Keyed `origin:Operation`: `function:` calls come from the functions, `esm:` from the

@@ -21,7 +21,7 @@ pub const PAYLOAD_BYTES: usize = 300;
 pub const BATCH_EVENTS: u64 = 100;
 
 /// What one function did during a scenario.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Usage {
     pub invocations: u64,
     /// Sum of handler wall times (from the event's hand-out to the answer).
@@ -42,7 +42,7 @@ impl Usage {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Scenario {
     pub name: String,
     pub fanout: u64,

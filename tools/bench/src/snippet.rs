@@ -44,6 +44,14 @@ pub fn markdown(r: &Results, goals: &[Goal]) -> String {
     md.push_str(&cost_table(r));
     md.push_str(&notes(r));
     md.push_str(&fan_out_1_note(r));
+    if let (Some(single), Some(batch)) = (r.scenario("fanout1"), r.scenario("fanout1_batch")) {
+        md.push('\n');
+        md.push_str(&crate::doors::markdown(&crate::doors::doors(
+            single,
+            batch,
+            r.memory_mb,
+        )));
+    }
     let _ = writeln!(md, "\nThe model leaves out:\n");
     for item in cost::LEFT_OUT {
         let _ = writeln!(md, "- {item}");

@@ -13,6 +13,7 @@ pub mod health;
 pub mod jobs;
 pub mod openapi;
 pub mod portal;
+pub mod rejected;
 pub mod tenants;
 pub mod ui;
 
@@ -36,6 +37,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(admin::router())
         .merge(event_types::router())
         .merge(portal::router())
+        .merge(rejected::router())
 }
 
 /// A response whose body is already JSON text (keeps stored bytes as they are).

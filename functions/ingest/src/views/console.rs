@@ -140,3 +140,10 @@ pub struct PortalSessionView {
     pub tenant_id: String,
     pub expires_at: String,
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct RejectedList {
+    pub data: Vec<crate::sources::resubmit::RejectedView>,
+    /// Whether the deployment has a rejected-events queue (an asynchronous source is on).
+    pub configured: bool,
+}

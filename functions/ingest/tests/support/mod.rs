@@ -13,7 +13,7 @@ use tower::ServiceExt;
 
 use ingest::config::IngestConfig;
 use ingest::{App, AppState};
-use shared::adapters::memory::{MemoryQueue, MemoryStore};
+use shared::adapters::memory::{MemoryQueue, MemoryRejections, MemoryStore};
 use shared::domain::address_policy::AddressPolicy;
 
 pub const ADMIN: &str = "admin-key-for-handler-tests";
@@ -23,6 +23,8 @@ pub struct Api {
     pub store: Arc<MemoryStore>,
     pub queue: Arc<MemoryQueue>,
     pub redrive: Arc<MemoryQueue>,
+    pub rejections: Arc<MemoryRejections>,
+    pub state: AppState,
 }
 
 impl Api {
@@ -48,22 +50,27 @@ impl Api {
             secrets_key_id: "unused-by-the-memory-store".into(),
             strict_event_types: false,
             portal: Default::default(),
+            sources: Default::default(),
         };
         let mut config = config;
         change(&mut config);
         let redrive = Arc::new(MemoryQueue::new());
+        let rejections = Arc::new(MemoryRejections::new());
         let state = AppState {
             store: store.clone(),
             queue: queue.clone(),
             redrive: redrive.clone(),
             config: Arc::new(config),
             catalog: Default::default(),
+            rejections: Some(rejections.clone() as Arc<dyn shared::ports::Rejections>),
         };
         Self {
-            app: ingest::app(state),
+            app: ingest::app(state.clone()),
             store,
             queue,
             redrive,
+            rejections,
+            state,
         }
     }
 

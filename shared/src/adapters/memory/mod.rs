@@ -159,7 +159,7 @@ mod console;
 mod deliveries;
 mod queue;
 
-pub use queue::MemoryQueue;
+pub use queue::{MemoryQueue, MemoryRejections};
 
 #[async_trait]
 impl Ping for MemoryStore {

@@ -131,3 +131,91 @@ impl Ping for MemoryQueue {
         self.check().map_err(|e| e.to_string())
     }
 }
+
+/// The rejected-events queue, in memory: every rejection kept in order; a receive that hides
+/// messages hides them until [`MemoryRejections::reveal`].
+#[derive(Default)]
+pub struct MemoryRejections {
+    held: Mutex<Vec<(crate::ports::queue::Held, bool)>>,
+    unavailable: AtomicBool,
+}
+
+impl MemoryRejections {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn set_unavailable(&self, down: bool) {
+        self.unavailable.store(down, Ordering::SeqCst);
+    }
+
+    /// Every rejection body held, in order.
+    pub fn bodies(&self) -> Vec<String> {
+        self.held
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(h, _)| h.body.clone())
+            .collect()
+    }
+
+    /// Makes hidden rejections visible again (their visibility timeout ran out).
+    pub fn reveal(&self) {
+        for (_, hidden) in self.held.lock().unwrap().iter_mut() {
+            *hidden = false;
+        }
+    }
+
+    fn check(&self) -> Result<(), QueueError> {
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(QueueError::Unavailable(
+                "memory rejections set unavailable".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl crate::ports::queue::Rejections for MemoryRejections {
+    async fn reject(&self, messages: &[OutgoingMessage]) -> Result<(), QueueError> {
+        self.check()?;
+        let mut held = self.held.lock().unwrap();
+        for m in messages {
+            let id = ulid::Ulid::new().to_string();
+            held.push((
+                crate::ports::queue::Held {
+                    message_id: id.clone(),
+                    receipt: format!("r-{id}"),
+                    body: m.body.clone(),
+                },
+                false,
+            ));
+        }
+        Ok(())
+    }
+
+    async fn receive(
+        &self,
+        max: usize,
+        hide_seconds: u32,
+    ) -> Result<Vec<crate::ports::queue::Held>, QueueError> {
+        self.check()?;
+        let mut held = self.held.lock().unwrap();
+        let mut out = Vec::new();
+        for (h, hidden) in held.iter_mut().filter(|(_, hidden)| !*hidden).take(max) {
+            *hidden = hide_seconds > 0;
+            out.push(h.clone());
+        }
+        Ok(out)
+    }
+
+    async fn remove(&self, receipt: &str) -> Result<(), QueueError> {
+        self.check()?;
+        self.held
+            .lock()
+            .unwrap()
+            .retain(|(h, _)| h.receipt != receipt);
+        Ok(())
+    }
+}
