@@ -125,6 +125,18 @@ fn config_shows_each_source_and_masks_the_key() {
         .code(3)
         .stderr(predicate::str::contains("no API key"));
     hookrelay(&empty).args(["config", "save"]).assert().code(2);
+    // A broken file: exit 2 naming it, except for commands that need no settings.
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "profiles = 3").unwrap();
+    hookrelay(&broken)
+        .arg("config")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("broken.toml"));
+    hookrelay(&broken)
+        .args(["completions", "bash"])
+        .assert()
+        .success();
 }
 
 fn signed(scheme: &SignatureScheme, secret: &str, body: &[u8], ts: i64) -> Vec<(String, String)> {

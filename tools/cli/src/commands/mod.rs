@@ -64,7 +64,16 @@ impl Ctx {
 pub async fn run(cli: Cli) -> CliResult {
     let env = |name: &str| std::env::var(name).ok();
     let path = profile::config_path(&env);
-    let (file, found) = profile::load(&path)?;
+    // A broken config file stops only the commands that read settings from it.
+    let local = matches!(
+        cli.command,
+        Command::Completions { .. } | Command::Man | Command::Verify(_) | Command::Listen(_)
+    );
+    let (file, found) = match profile::load(&path) {
+        Ok(loaded) => loaded,
+        Err(_) if local => (profile::ConfigFile::default(), false),
+        Err(e) => return Err(e),
+    };
     let g = &cli.global;
     crate::progress::set_mode(g.progress);
     let flags = Flags {
