@@ -39,6 +39,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// The API's base URL (without /v1). [env: HOOKRELAY_API]
     #[arg(long, global = true)]
@@ -56,7 +57,7 @@ pub struct Global {
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Table)]
     pub output: Output,
     /// Progress bars: `auto` (when stderr is a terminal), `always` (also into a pipe: one line
-    /// per redraw), `never`. [env: HOOKRELAY_PROGRESS]
+    /// per redraw), `never`.
     #[arg(long, global = true, value_enum, env = "HOOKRELAY_PROGRESS", default_value_t = crate::progress::ProgressMode::Auto)]
     pub progress: crate::progress::ProgressMode,
     /// Seconds before one API request is abandoned.
@@ -443,6 +444,7 @@ pub struct SchemeArgs {
     /// The endpoint's secret (repeat during a rotation: any one may match).
     #[arg(long = "secret")]
     pub secrets: Vec<String>,
+    /// How the deliveries are signed (the endpoint's `signature.scheme`).
     #[arg(long, value_enum, default_value_t = Scheme::StandardWebhooks)]
     pub scheme: Scheme,
     /// The header of hmac-sha256-hex and secret-header.
@@ -474,6 +476,7 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct ListenArgs {
+    /// The port (0 = any free one, printed at start).
     #[arg(long, short = 'p', default_value_t = 8080)]
     pub port: u16,
     /// The address to bind (loopback by default; anything else exposes the receiver).
