@@ -19,3 +19,4 @@ pub mod secret;
 pub mod settings;
 pub mod signing;
 pub mod url_rules;
+pub mod verification;
