@@ -1044,3 +1044,55 @@ async fn cli_catalog_tenant_list_test_events_admin_views_and_portal() {
     cli.json(&["--key", &tenant_key, "-t", "acme", "portal"], 3)
         .await;
 }
+
+/// Issue 12's rejected-events queue through the CLI: an SQS record for a tenant that does not
+/// exist yet is listed with its reason, and resubmitted once the tenant is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cli_lists_and_resubmits_rejected_events() {
+    let stack = Stack::builder().poll(false).start().await;
+    let cli = Cli::new(&stack).await;
+    let body = r#"{"tenant_id": "cli-later", "event_type": "a.b", "payload": {"k": 1}}"#;
+    let record = json!({"Records": [{"messageId": "m-cli-1", "receiptHandle": "r", "body": body,
+        "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:producer", "awsRegion": "us-east-1"}]});
+    let raw = serde_json::value::RawValue::from_string(record.to_string()).unwrap();
+    let event =
+        ingest::lambda_event::LambdaEvent::new(raw, ingest::lambda_event::Context::default());
+    ingest::lambda::handle(stack.app.clone(), &stack.state, event)
+        .await
+        .unwrap();
+    let list = cli.json(&["rejected", "list"], 0).await;
+    assert_eq!(list["data"][0]["message_id"], "m-cli-1", "{list}");
+    assert_eq!(list["data"][0]["reason"]["code"], "not_found");
+    let human = cli.run(&["rejected", "list"]).await;
+    assert!(
+        text(&human.stdout).contains("not_found"),
+        "{}",
+        text(&human.stdout)
+    );
+    stack.tenant("cli-later", json!({})).await;
+    let out = cli
+        .run(&[
+            "rejected",
+            "resubmit",
+            "--output",
+            "json",
+            "--progress",
+            "always",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let done: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (done["accepted"].as_u64(), done["rejected_again"].as_u64()),
+        (Some(1), Some(0)),
+        "{done}"
+    );
+    assert!(
+        text(&out.stderr).contains("resubmitting rejected events"),
+        "{}",
+        text(&out.stderr)
+    );
+    let list = cli.json(&["rejected", "list"], 0).await;
+    assert!(list["data"].as_array().unwrap().is_empty(), "{list}");
+}

@@ -211,6 +211,19 @@ impl Api {
             .await
     }
 
+    pub async fn rejected(&self, limit: u32) -> CliResult<Object> {
+        let query = [("limit", limit.to_string())];
+        self.client
+            .call(Method::GET, "/v1/admin/rejected", &query, NO_BODY)
+            .await
+    }
+
+    pub async fn resubmit_rejected(&self) -> CliResult<Object> {
+        self.client
+            .call(Method::POST, "/v1/admin/rejected/resubmit", &[], NO_BODY)
+            .await
+    }
+
     pub async fn dlq_status(&self) -> CliResult<DlqStatus> {
         self.client
             .call(Method::GET, "/v1/admin/dlq", &[], NO_BODY)

@@ -110,6 +110,9 @@ pub enum Command {
     /// The dead-letter queue (admin key): status, redrive.
     #[command(subcommand)]
     Dlq(DlqCmd),
+    /// Events from EventBridge, SQS or SNS that could not be accepted (admin key): list, resubmit.
+    #[command(subcommand)]
+    Rejected(RejectedCmd),
     /// Operator views (admin key).
     #[command(subcommand)]
     Admin(AdminCmd),
@@ -400,14 +403,7 @@ pub enum JobCmd {
     Get { id: String },
 }
 
-#[derive(Debug, Subcommand)]
-pub enum DlqCmd {
-    /// How many messages the dead-letter queue holds.
-    Status,
-    /// Move every DLQ message back to the delivery queue: calls the redrive route until it
-    /// moves nothing more (each call moves what it can within its time budget).
-    Redrive,
-}
+pub use crate::args_queues::{DlqCmd, RejectedCmd};
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCmd {

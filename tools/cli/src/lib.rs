@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod args;
+pub mod args_queues;
 pub mod client;
 pub mod commands;
 pub mod exit;

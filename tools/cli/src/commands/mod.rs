@@ -5,6 +5,7 @@ mod bulk;
 mod events;
 mod listen;
 mod meta;
+mod rejected;
 mod resources;
 mod send_file;
 mod tail;
@@ -107,6 +108,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Retry(args) => bulk::retry(&ctx, args).await,
         Command::Recover(args) => bulk::recover(&ctx, args).await,
         Command::Dlq(cmd) => bulk::dlq(&ctx, cmd).await,
+        Command::Rejected(cmd) => rejected::run(&ctx, cmd).await,
         Command::Verify(args) => verify::run(&ctx, args),
         Command::Listen(args) => listen::run(&ctx, args).await,
     }
