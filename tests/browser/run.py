@@ -360,6 +360,18 @@ class Run:
         wait_h1(d, "Webhooks")
         assert d.find_elements(By.XPATH, "//*[normalize-space()='Add endpoint']"), "a reload keeps the session"
 
+    def portal_sign_out(self):
+        d = self.driver
+        link, _ = portal_link(self.tenant, 600)
+        d.get(link)
+        wait_h1(d, "Webhooks")
+        token = session_token(d)
+        assert call("GET", f"v1/tenants/{self.tenant}", key=token)[0] == 200, "the session works"
+        click_button(d, "Sign out")
+        wait_h1(d, "You signed out")
+        assert session_token(d) is None, "the session left sessionStorage"
+        assert call("GET", f"v1/tenants/{self.tenant}", key=token)[0] == 401, "the server ended it too"
+
     def create_endpoint_from_the_form(self):
         d = self.driver
         click_button(d, "Add endpoint")
@@ -773,6 +785,7 @@ SCENARIOS = [
     ("keyboard only: Tab and Enter create an endpoint", Run.keyboard_only_create),
     ("edit, rotate the secret, disable, enable and delete from the page", Run.edit_rotate_disable_delete),
     ("axe-core: no serious or critical violation on the portal's screens", Run.main_screens_pass_axe),
+    ("portal sign-out ends the session on the server", Run.portal_sign_out),
     ("console: sign in, tenants, catalog, DLQ, disabled endpoints, tenant view, axe", Run.console_sign_in_and_screens),
     ("console: create and rename a tenant with its form", Run.console_tenant_form),
     ("asset budget: JS + CSS served <= 150 KB", Run.asset_budget),

@@ -132,7 +132,9 @@ impl PortalConfig {
             Ok(v) if !v.trim().is_empty() => {
                 let v = v.split_whitespace().collect::<Vec<_>>().join(" ");
                 // Each source is an origin or a CSP keyword; `;` or `,` would end the directive.
-                if v.contains([';', ',', '"', '\\']) {
+                if v.contains([';', ',', '"', '\\'])
+                    || v.chars().any(|c| c.is_control() || !c.is_ascii())
+                {
                     return Err(ConfigError(
                         "PORTAL_FRAME_ANCESTORS must be space-separated CSP sources".into(),
                     ));

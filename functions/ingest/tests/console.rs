@@ -549,3 +549,68 @@ async fn a_test_event_reaches_that_endpoint_only_with_the_catalogs_example() {
         .await;
     assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "endpoint_disabled"));
 }
+
+#[tokio::test]
+async fn catalog_limits_names_and_strict_test_events() {
+    let api = Api::with_config(|c| c.strict_event_types = true);
+    let key = api.tenant_with_key("acme").await;
+    for bad in ["x".repeat(2000), "a.*".into(), "no good".into()] {
+        let path = format!("/v1/event-types/{}", bad.replace(' ', "%20"));
+        assert_eq!(
+            api.admin("GET", &path, None).await.0,
+            StatusCode::NOT_FOUND,
+            "{bad:.20}"
+        );
+        assert_eq!(
+            api.admin("DELETE", &path, None).await.0,
+            StatusCode::NOT_FOUND
+        );
+    }
+    api.catalog("invoice.paid", json!({"id": 1})).await;
+    let (_, ep) = api.endpoint("acme", json!(["invoice.*"])).await;
+    let path = format!(
+        "/v1/tenants/acme/endpoints/{}/test",
+        ep["id"].as_str().unwrap()
+    );
+    let (s, v) = api
+        .tenant_call(
+            &key,
+            "POST",
+            &path,
+            Some(json!({"event_type": "not.catalogued"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("event_type"))
+    );
+    assert!(
+        api.queue.sent().is_empty(),
+        "a strict deployment sends no uncatalogued test event"
+    );
+    for i in 1..150 {
+        api.catalog(&format!("t.n{i}"), json!({})).await;
+    }
+    let (s, v) = api
+        .admin(
+            "PUT",
+            "/v1/event-types/t.one_more",
+            Some(json!({"description": "d"})),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "catalog_full"));
+    let (s, _) = api
+        .admin(
+            "PUT",
+            "/v1/event-types/t.n1",
+            Some(json!({"description": "replaced"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "a full catalog still takes replacements");
+    for id in [".", ".."] {
+        let (s, v) = api
+            .admin("PUT", &format!("/v1/tenants/{id}"), Some(json!({})))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "tenant id {id:?}: {v}");
+    }
+}

@@ -293,3 +293,41 @@ async fn http_invocations_still_reach_the_router() {
     let answer = api.invoke(event).await.unwrap();
     assert_eq!(answer["statusCode"], 200, "{answer}");
 }
+
+#[tokio::test]
+async fn a_record_too_large_to_keep_whole_is_kept_cut() {
+    let api = Api::new();
+    api.ready("acme").await;
+    // Quotes double when the record is kept as a JSON string: 600 KB of them would not fit.
+    let quotes = "\\\"".repeat(300_000);
+    let body = format!(r#"{{"tenant_id":"acme","event_type":"a.b","payload":{{"s":"{quotes}"}}}}"#);
+    let answer = api
+        .invoke(json!({"Records": [sqs_record("big", &body)]}))
+        .await
+        .unwrap();
+    assert!(failures(&answer).is_empty(), "kept, not retried: {answer}");
+    let kept = api.rejections.bodies();
+    assert_eq!(kept.len(), 1);
+    assert!(
+        kept[0].len() <= ingest::sources::submit::MAX_KEPT_BYTES,
+        "{}",
+        kept[0].len()
+    );
+    let v: Value = serde_json::from_str(&kept[0]).unwrap();
+    assert_eq!(
+        (&v["truncated"], &v["reason"]["code"]),
+        (&json!(true), &json!("too_large"))
+    );
+    assert!(
+        body.starts_with(v["text"].as_str().unwrap()),
+        "a prefix of the record"
+    );
+    let (_, list) = api.admin("GET", "/v1/admin/rejected", None).await;
+    assert_eq!(list["data"][0]["truncated"], true);
+    let (_, done) = api.admin("POST", "/v1/admin/rejected/resubmit", None).await;
+    assert_eq!(
+        done,
+        json!({"accepted": 0, "rejected_again": 0, "left": 1}),
+        "a cut record is not resubmitted"
+    );
+}

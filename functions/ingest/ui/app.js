@@ -749,7 +749,8 @@
     clear(topbar).append(h('div', { class: 'topbar-inner' }, brand('Webhooks')));
     draw(h('div', { class: 'center-card card card-pad', id: 'expired' },
       h('div', { class: 'badge-icon', 'aria-hidden': 'true' }, h('span', { class: 'clock' })),
-      h('h1', {}, why === 'missing' ? 'Open this page from your link' : 'This link has expired or was already used — ask for a new one'),
+      h('h1', {}, why === 'missing' ? 'Open this page from your link'
+        : why === 'signed-out' ? 'You signed out' : 'This link has expired or was already used — ask for a new one'),
       h('p', { class: 'muted' }, why === 'missing'
         ? 'This page opens from a personal link that signs you in. Ask the service you use for a new link to manage your webhooks.'
         : 'Links to this page work once and for a short time only. Ask the service you use for a new link to manage your webhooks.')));
@@ -777,8 +778,14 @@
       expiryTimer = setTimeout(() => expiredScreen('expired'), left);
     }
     const name = h('span', { class: 'tenant-name' }, s.tenant_id);
+    // Signing out ends the session on the server too (DELETE v1/portal/session).
+    const out = button('Sign out', { small: true, onclick: async () => {
+      clearTimeout(expiryTimer);
+      await api('DELETE', 'v1/portal/session').catch(() => {});
+      expiredScreen('signed-out');
+    } });
     clear(topbar).append(h('div', { class: 'topbar-inner' }, brand('Webhooks'),
-      h('div', { class: 'topbar-end' }, h('span', { class: 'muted small' }, 'Account '), name)));
+      h('div', { class: 'topbar-end' }, h('span', { class: 'muted small' }, 'Account '), name, out)));
     api('GET', `v1/tenants/${enc(s.tenant_id)}`).then((t) => { if (t && t.name) name.textContent = t.name; }).catch(() => {});
     portalRender();
   }

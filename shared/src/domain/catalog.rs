@@ -11,8 +11,11 @@ use crate::domain::event_type::{EventType, EventTypePattern};
 
 /// The longest description kept (characters).
 pub const MAX_DESCRIPTION_CHARS: usize = 1_000;
-/// The most JSON text a schema or an example may take (bytes, each).
-pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+/// The most JSON text a schema or an example may take (bytes, each): with
+/// [`MAX_EVENT_TYPES`] entries the whole catalog stays under 5 MB, one Lambda answer.
+pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024;
+/// The most entries the catalog holds.
+pub const MAX_EVENT_TYPES: usize = 150;
 
 /// One catalogued event type. `schema` and `example` are kept as the JSON text given.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

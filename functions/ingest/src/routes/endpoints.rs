@@ -33,9 +33,18 @@ async fn send_test_event(
     ResourceId(endpoint_id): ResourceId,
     JsonBody(body): JsonBody<TestEvent>,
 ) -> Result<(StatusCode, Json<AcceptedEvent>), ApiError> {
+    let strict = state.strict().await?;
     let (store, queue) = (&*state.store, &*state.queue);
-    let accepted =
-        test_event::send(store, queue, &state.config, &tenant_id, &endpoint_id, body).await?;
+    let accepted = test_event::send(
+        store,
+        queue,
+        &state.config,
+        &strict,
+        &tenant_id,
+        &endpoint_id,
+        body,
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 

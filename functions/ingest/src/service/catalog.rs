@@ -11,10 +11,10 @@ use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use shared::domain::catalog::{
-    EventTypeInput, EventTypeRecord, pattern_is_catalogued, type_is_catalogued,
+    EventTypeInput, EventTypeRecord, MAX_EVENT_TYPES, pattern_is_catalogued, type_is_catalogued,
 };
 use shared::domain::clock::now_millis;
-use shared::domain::event_type::EventTypePattern;
+use shared::domain::event_type::{EventType, EventTypePattern};
 use shared::ports::EventTypes;
 
 use crate::error::ApiError;
@@ -57,15 +57,31 @@ pub async fn put<S: EventTypes + ?Sized>(
         body.example.as_deref(),
     )
     .map_err(invalid)?;
+    // The whole catalog is one answer of `GET /v1/event-types` (under Lambda's 6 MB).
+    let entries = store.list_event_types().await?;
+    if entries.len() >= MAX_EVENT_TYPES && !entries.iter().any(|e| e.name == name) {
+        return Err(ApiError::conflict(
+            "catalog_full",
+            format!("The catalog holds at most {MAX_EVENT_TYPES} event types; delete one first."),
+        ));
+    }
     let stored = store.put_event_type(&input.record(now_millis())).await?;
     cache.forget();
     Ok(stored)
+}
+
+/// A name that is not an event type names no entry (and never reaches the table's key limits).
+fn known_name(name: &str) -> Result<(), ApiError> {
+    EventType::parse(name)
+        .map(|_| ())
+        .map_err(|_| ApiError::NotFound("event type"))
 }
 
 pub async fn get<S: EventTypes + ?Sized>(
     store: &S,
     name: &str,
 ) -> Result<EventTypeRecord, ApiError> {
+    known_name(name)?;
     store
         .get_event_type(name)
         .await?
@@ -77,6 +93,7 @@ pub async fn delete<S: EventTypes + ?Sized>(
     cache: &CatalogCache,
     name: &str,
 ) -> Result<(), ApiError> {
+    known_name(name)?;
     let result = store.delete_event_type(name).await;
     cache.forget();
     match result {

@@ -26,6 +26,8 @@ use crate::error::ApiError;
 /// A tenant id: `^[A-Za-z0-9_.-]{1,64}$`.
 pub fn valid_tenant_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
+        // `.` and `..` would be dot-segments in a URL path (the pages build URLs from ids).
+        && !id.bytes().all(|b| b == b'.')
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))

@@ -73,12 +73,17 @@ pub fn base_url(config: &PortalConfig, host: Option<&str>) -> Result<String, Api
     let host = host
         .filter(|h| {
             !h.is_empty()
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'))
+                && h.bytes().all(|b| {
+                    b.is_ascii_alphanumeric()
+                        || matches!(b, b'.' | b'-' | b':' | b'_' | b'[' | b']')
+                })
         })
-        .ok_or(ApiError::Internal(
-            "PUBLIC_URL is not set and the request names no usable host",
-        ))?;
+        .ok_or_else(|| ApiError::Invalid {
+            field: None,
+            message: "The request names no host a link could use: set the deployment's \
+                      PublicUrl (PUBLIC_URL) to the API's base URL."
+                .into(),
+        })?;
     Ok(format!("https://{host}"))
 }
 
@@ -120,10 +125,28 @@ pub async fn exchange<S: TenantRead + PortalSessions + ?Sized>(
     if !body.token.starts_with(LINK_PREFIX) || body.token.len() > 128 {
         return Err(ApiError::Unauthorized);
     }
+    let hash = sha256_hex(&body.token);
     let link = store
-        .take_portal_link(&sha256_hex(&body.token))
+        .take_portal_link(&hash)
         .await?
         .ok_or(ApiError::Unauthorized)?;
+    match make_session(store, &link).await {
+        Err(e @ ApiError::Unavailable(_)) => {
+            // An outage after the take must not use the link up: it is put back (best effort).
+            if let Err(put_back) = store.put_portal_link(&hash, &link).await {
+                tracing::warn!(error = %put_back, "a portal link taken during an outage could not be put back");
+            }
+            Err(e)
+        }
+        other => other,
+    }
+}
+
+/// The session of a link just taken: 401 when the link has expired or its tenant is gone.
+async fn make_session<S: TenantRead + PortalSessions + ?Sized>(
+    store: &S,
+    link: &PortalLink,
+) -> Result<NewSession, ApiError> {
     let now = now_millis();
     if now / 1000 >= link.expires_at || store.get_tenant(&link.tenant_id).await?.is_none() {
         return Err(ApiError::Unauthorized);
@@ -139,7 +162,7 @@ pub async fn exchange<S: TenantRead + PortalSessions + ?Sized>(
     store.put_session(&session).await?;
     Ok(NewSession {
         token,
-        tenant_id: link.tenant_id,
+        tenant_id: link.tenant_id.clone(),
         expires_at: link.expires_at * 1000,
     })
 }
@@ -166,6 +189,15 @@ mod tests {
         );
         assert!(base_url(&config, None).is_err());
         assert!(base_url(&config, Some("evil.com/x?")).is_err());
+        assert!(base_url(&config, Some("")).is_err());
+        assert_eq!(
+            base_url(&config, Some("[::1]:9000")).unwrap(),
+            "https://[::1]:9000"
+        );
+        assert_eq!(
+            base_url(&config, Some("my_host.internal")).unwrap(),
+            "https://my_host.internal"
+        );
         config.public_url = Some("http://127.0.0.1:9000/lambda-url/ingest".into());
         assert_eq!(
             base_url(&config, Some("ignored")).unwrap(),

@@ -13,6 +13,7 @@ use shared::ports::{DeliveryControl, EndpointRead, Enqueue, EventTypes, EventWri
 use super::intake::{CreateEvent, ValidEvent, accept_for};
 use crate::config::IngestConfig;
 use crate::error::ApiError;
+use crate::service::catalog::Strict;
 use crate::views::AcceptedEvent;
 
 /// The payload sent when neither the request nor the catalog gives one.
@@ -33,6 +34,7 @@ pub async fn send<S, Q>(
     store: &S,
     queue: &Q,
     config: &IngestConfig,
+    strict: &Strict,
     tenant_id: &str,
     endpoint_id: &str,
     body: TestEvent,
@@ -65,6 +67,7 @@ where
                 )
             })?,
     };
+    strict.check_event_type(&event_type)?;
     let payload = match body.payload {
         Some(p) => p,
         None => {

@@ -28,6 +28,8 @@ struct Kept {
     record: SourceRecord,
     reason: serde_json::Value,
     rejected_at: String,
+    #[serde(default)]
+    truncated: bool,
 }
 
 /// One rejected event, as `GET /v1/admin/rejected` shows it.
@@ -45,6 +47,8 @@ pub struct RejectedView {
     pub rejected_at: String,
     /// The record as the source delivered it (an SQS body, an SNS message, an EventBridge event).
     pub record: String,
+    /// The record was cut to fit the queue's message limit: shown, never re-submitted.
+    pub truncated: bool,
 }
 
 impl RejectedView {
@@ -57,6 +61,7 @@ impl RejectedView {
             reason: kept.reason,
             rejected_at: kept.rejected_at,
             record: kept.record.text,
+            truncated: kept.truncated,
         })
     }
 }
@@ -91,9 +96,20 @@ pub async fn resubmit(state: &AppState, queue: &dyn Rejections) -> Result<Resubm
     let mut handled: HashSet<(String, String)> = HashSet::new();
     while started.elapsed() < BUDGET {
         let held = queue.receive(10, HIDE_SECONDS).await?;
+        if held.is_empty() {
+            break;
+        }
         let fresh: Vec<(Option<Kept>, Held)> = held
             .into_iter()
-            .map(|h| (serde_json::from_str::<Kept>(&h.body).ok(), h))
+            // A cut record cannot be submitted again: it is left (and shown) as it is.
+            .map(|h| {
+                (
+                    serde_json::from_str::<Kept>(&h.body)
+                        .ok()
+                        .filter(|k| !k.truncated),
+                    h,
+                )
+            })
             .filter(|(k, _)| {
                 k.as_ref().is_none_or(|k| {
                     handled.insert((
@@ -104,7 +120,7 @@ pub async fn resubmit(state: &AppState, queue: &dyn Rejections) -> Result<Resubm
             })
             .collect();
         if fresh.is_empty() {
-            break;
+            continue; // only copies this call refused again (now hidden): read on
         }
         let (readable, unreadable): (Vec<_>, Vec<_>) =
             fresh.into_iter().partition(|(k, _)| k.is_some());

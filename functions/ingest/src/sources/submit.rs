@@ -90,9 +90,46 @@ pub async fn submit(state: &AppState, records: &[SourceRecord]) -> Vec<Fate> {
 #[derive(Serialize)]
 struct Kept<'a> {
     #[serde(flatten)]
-    record: &'a SourceRecord,
+    record: SourceRecord,
     reason: &'a serde_json::Value,
     rejected_at: String,
+    /// The record was cut to fit a message (then it is shown, not re-submitted).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    truncated: bool,
+}
+
+/// The most a kept rejection may take: the queue's 1 MiB message limit, with room to spare.
+pub const MAX_KEPT_BYTES: usize = 1_000_000;
+
+/// A rejection's message body: the record whole, or cut (at a character boundary) so that the
+/// message fits; a too-large record is exactly the kind of rejection that must still be kept.
+fn kept_body(record: &SourceRecord, reason: &serde_json::Value, now: &str) -> Option<String> {
+    let body = |text: &str, truncated: bool| {
+        let mut record = record.clone();
+        record.text = text.to_owned();
+        serde_json::to_string(&Kept {
+            record,
+            reason,
+            rejected_at: now.to_owned(),
+            truncated,
+        })
+        .ok()
+    };
+    let whole = body(&record.text, false)?;
+    if whole.len() <= MAX_KEPT_BYTES {
+        return Some(whole);
+    }
+    let mut cut = record.text.len() * MAX_KEPT_BYTES / whole.len();
+    loop {
+        while !record.text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let candidate = body(&record.text[..cut], true)?;
+        if candidate.len() <= MAX_KEPT_BYTES {
+            return Some(candidate);
+        }
+        cut = cut * 9 / 10;
+    }
 }
 
 /// Puts the rejected records in the rejected-events queue. Those that could not be kept (no
@@ -111,17 +148,10 @@ pub async fn keep_rejections(state: &AppState, records: &[SourceRecord], fates: 
             let Fate::Rejected(reason) = &fates[i] else {
                 return None;
             };
-            let kept = Kept {
-                record: &records[i],
-                reason,
-                rejected_at: now.clone(),
-            };
-            serde_json::to_string(&kept)
-                .ok()
-                .map(|body| OutgoingMessage {
-                    id: i.to_string(),
-                    body,
-                })
+            kept_body(&records[i], reason, &now).map(|body| OutgoingMessage {
+                id: i.to_string(),
+                body,
+            })
         })
         .collect();
     let kept = match &state.rejections {

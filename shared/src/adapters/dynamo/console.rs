@@ -101,7 +101,10 @@ impl EventTypes for DynamoStore {
     }
 
     async fn list_event_types(&self) -> Result<Vec<EventTypeRecord>, StoreError> {
-        let query = self.query_sk_prefix(keys::CATALOG_PK.to_owned(), keys::EVENT_TYPE_SK_PREFIX);
+        // Strongly consistent: a type added a moment ago is known to the strict checks at once.
+        let query = self
+            .query_sk_prefix(keys::CATALOG_PK.to_owned(), keys::EVENT_TYPE_SK_PREFIX)
+            .consistent_read(true);
         query_items(query)
             .await?
             .into_iter()
