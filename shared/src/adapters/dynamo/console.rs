@@ -11,7 +11,7 @@ use crate::ports::console::{
 };
 use crate::ports::store::StoreError;
 
-use super::item::{Item, from_item, n, s, to_item};
+use super::item::{Item, from_item, n, set_or_remove, to_item};
 use super::query::query_items;
 use super::{DynamoStore, keys, map_err};
 
@@ -23,50 +23,18 @@ impl EventTypes for DynamoStore {
         &self,
         entry: &EventTypeRecord,
     ) -> Result<(EventTypeRecord, bool), StoreError> {
-        // Every attribute by placeholder (`schema`, `name` are reserved words).
-        let mut set = vec![
-            "#name = :name",
-            "#description = :description",
-            "#updated_at = :updated_at",
-            "#created_at = if_not_exists(#created_at, :created_at)",
-        ];
-        let mut remove = Vec::new();
-        let mut update = self
+        // Every field set (schema and example removed when left out), `created_at` kept.
+        let mut item = to_item(entry, keys::event_type(&entry.name), &[])?;
+        let update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(keys::event_type(&entry.name).item()))
-            .expression_attribute_names("#name", "name")
-            .expression_attribute_names("#description", "description")
-            .expression_attribute_names("#updated_at", "updated_at")
             .expression_attribute_names("#created_at", "created_at")
-            .expression_attribute_values(":name", s(&entry.name))
-            .expression_attribute_values(":description", s(&entry.description))
-            .expression_attribute_values(":updated_at", n(entry.updated_at))
             .expression_attribute_values(":created_at", n(entry.created_at));
-        for (field, value, assign) in [
-            ("schema", &entry.schema, "#schema = :schema"),
-            ("example", &entry.example, "#example = :example"),
-        ] {
-            update = update.expression_attribute_names(format!("#{field}"), field);
-            match value {
-                Some(text) => {
-                    set.push(assign);
-                    update = update.expression_attribute_values(format!(":{field}"), s(text));
-                }
-                None => remove.push(if field == "schema" {
-                    "#schema"
-                } else {
-                    "#example"
-                }),
-            }
-        }
-        let mut expression = format!("SET {}", set.join(", "));
-        if !remove.is_empty() {
-            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
-        }
-        let old = update
-            .update_expression(expression)
+        let fields = ["name", "description", "schema", "example", "updated_at"];
+        let created_once = ["#created_at = if_not_exists(#created_at, :created_at)"];
+        let old = set_or_remove(update, &mut item, &fields, &created_once)
             .return_values(ReturnValue::AllOld)
             .send()
             .await

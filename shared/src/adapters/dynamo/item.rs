@@ -42,6 +42,34 @@ pub(super) fn to_item<T: Serialize>(
     Ok(item)
 }
 
+/// An UpdateItem that sets each of `fields` to its value in `item`, or removes it where the
+/// item leaves it out, every name by placeholder (some are reserved words); `extra_set` are
+/// further SET clauses whose names and values the caller adds.
+pub(super) fn set_or_remove(
+    mut update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    item: &mut Item,
+    fields: &[&str],
+    extra_set: &[&str],
+) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+    let mut set: Vec<String> = extra_set.iter().map(|c| (*c).to_owned()).collect();
+    let mut remove = Vec::new();
+    for field in fields {
+        update = update.expression_attribute_names(format!("#{field}"), *field);
+        match item.remove(*field) {
+            Some(value) => {
+                set.push(format!("#{field} = :{field}"));
+                update = update.expression_attribute_values(format!(":{field}"), value);
+            }
+            None => remove.push(format!("#{field}")),
+        }
+    }
+    let mut expression = format!("SET {}", set.join(", "));
+    if !remove.is_empty() {
+        expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+    }
+    update.update_expression(expression)
+}
+
 /// An item as a record; key attributes are ignored by the record types.
 pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))

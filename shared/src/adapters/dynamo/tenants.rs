@@ -8,7 +8,7 @@ use crate::domain::model::Tenant;
 use crate::ports::console::TenantSummary;
 use crate::ports::store::{StoreError, TenantRead, TenantWrite};
 
-use super::item::{Item, tenant_item};
+use super::item::{Item, set_or_remove, tenant_item};
 use super::sealed::seal_item;
 use super::{DynamoStore, build_err, keys, map_err};
 
@@ -77,34 +77,14 @@ impl DynamoStore {
     /// clear (written before sealing) is sealed right after.
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
         let mut item = tenant_item(tenant)?;
-        let mut set = Vec::new();
-        let mut remove = Vec::new();
-        let mut update = self
+        let update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(keys::tenant(&tenant.id).item()))
             .condition_expression("attribute_exists(pk)");
-        for field in UPDATED_FIELDS {
-            match item.remove(field) {
-                Some(value) => {
-                    set.push(format!("#{field} = :{field}"));
-                    update = update
-                        .expression_attribute_names(format!("#{field}"), field)
-                        .expression_attribute_values(format!(":{field}"), value);
-                }
-                None => {
-                    remove.push(format!("#{field}"));
-                    update = update.expression_attribute_names(format!("#{field}"), field);
-                }
-            }
-        }
-        let mut expression = format!("SET {}", set.join(", "));
-        if !remove.is_empty() {
-            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
-        }
+        let update = set_or_remove(update, &mut item, &UPDATED_FIELDS, &[]);
         let old = update
-            .update_expression(expression)
             .return_values(ReturnValue::AllOld)
             .send()
             .await
